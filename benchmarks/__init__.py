@@ -1,0 +1,1 @@
+"""`make bench`: figures for speed and memory, printed, never asserted."""

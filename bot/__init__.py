@@ -1,0 +1,1 @@
+"""Everything with I/O: the app, channels, store, delivery, admin API and CLI."""

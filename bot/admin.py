@@ -1,0 +1,215 @@
+"""The admin API under /admin, protected by FRONTDESK_ADMIN_TOKEN (a bearer token):
+who is available, conversations, "who would get this message and why", away
+flags, config reload, and outbox jobs that failed."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.dryrun import dry_run
+from bot.store import Store
+from bot.tables import Conversation, EmployeeStatus, OutboxJob, utcnow
+from nlu import Classification
+from routing import Channel, ConfigError, RoutingConfig
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class RouteQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+    channel: Channel = "web"
+    customer_id: int | None = None
+    language: str | None = None
+    tags: list[str] = []
+
+
+class AwayFlag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    away: bool
+
+
+class Admin:
+    def __init__(
+        self,
+        token: str | None,
+        store: Store,
+        config: Callable[[], RoutingConfig],
+        reload: Callable[[], RoutingConfig],
+        classify: Callable[[str], Awaitable[Classification]],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.token = token
+        self.store = store
+        self.config = config
+        self.reload_config = reload
+        self.classify = classify
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/admin/roster", self._guard(self.roster)),
+            Route("/admin/conversations", self._guard(self.conversations)),
+            Route("/admin/route", self._guard(self.route), methods=["POST"]),
+            Route("/admin/employees/{employee_id}/away", self._guard(self.away), methods=["PUT"]),
+            Route("/admin/config/reload", self._guard(self.reload), methods=["POST"]),
+            Route("/admin/outbox", self._guard(self.outbox)),
+        ]
+
+    def _guard(self, endpoint: Endpoint) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            if self.token is None:
+                return _error(404, "the admin API is off: set FRONTDESK_ADMIN_TOKEN to turn it on")
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+            return await endpoint(request)
+
+        return guarded
+
+    async def roster(self, request: Request) -> Response:
+        config, roster, now = self.config(), await self.store.roster(), self.clock()
+        people = []
+        for employee in config.employees:
+            state = roster.get(employee.id)
+            open_count = state.open_conversations if state else 0
+            away = bool(state and state.away)
+            at_work = employee.hours.is_open(now)
+            people.append(
+                {
+                    "id": employee.id,
+                    "name": employee.name,
+                    "teams": list(employee.teams),
+                    "open_conversations": open_count,
+                    "max_open": employee.max_open,
+                    "away": away,
+                    "at_work": at_work,
+                    "available": at_work and not away and open_count < employee.max_open,
+                    "next_shift": None if at_work else employee.hours.next_opening(now).isoformat(),
+                    "hours": employee.hours.describe(),
+                }
+            )
+        return JSONResponse({"employees": people})
+
+    async def conversations(self, request: Request) -> Response:
+        status = request.query_params.get("status")
+        limit = min(int(request.query_params.get("limit", "50") or 50), 500)
+        async with self.store.session() as session:
+            query = select(Conversation).order_by(col(Conversation.id).desc()).limit(limit)
+            if status:
+                query = query.where(Conversation.status == status)
+            rows = (await session.exec(query)).all()
+        return JSONResponse(
+            {
+                "conversations": [
+                    {
+                        "id": c.id,
+                        "customer_id": c.customer_id,
+                        "channel": c.channel,
+                        "status": c.status,
+                        "intent": c.intent,
+                        "employee_id": c.employee_id,
+                        "created_at": c.created_at.isoformat(),
+                    }
+                    for c in rows
+                ]
+            }
+        )
+
+    async def route(self, request: Request) -> Response:
+        query = await _body(request, RouteQuery)
+        if isinstance(query, Response):
+            return query
+        previous = (
+            await self.store.previous_employee(query.customer_id) if query.customer_id else None
+        )
+        result = await dry_run(
+            query.text,
+            classify=self.classify,
+            config=self.config(),
+            roster=await self.store.roster(),
+            now=self.clock(),
+            channel=query.channel,
+            previous_employee=previous,
+            language=query.language,
+            tags=frozenset(query.tags),
+        )
+        return JSONResponse(result)
+
+    async def away(self, request: Request) -> Response:
+        employee_id = request.path_params["employee_id"]
+        if not self.config().has_employee(employee_id):
+            return _error(404, f"no employee {employee_id!r} in the config")
+        flag = await _body(request, AwayFlag)
+        if isinstance(flag, Response):
+            return flag
+        async with self.store.session() as session:
+            status = await session.get(EmployeeStatus, employee_id) or EmployeeStatus(
+                employee_id=employee_id
+            )
+            status.away, status.updated_at = flag.away, self.clock()
+            session.add(status)
+            await session.commit()
+        return JSONResponse({"employee": employee_id, "away": flag.away})
+
+    async def reload(self, request: Request) -> Response:
+        """Re-read config.yml; a broken file is refused and the running config kept."""
+        try:
+            config = self.reload_config()
+        except ConfigError as exc:
+            return JSONResponse(
+                {"error": "config not reloaded", "problems": exc.lines()}, status_code=400
+            )
+        return JSONResponse(
+            {"reloaded": True, "employees": len(config.employees), "rules": len(config.rules)}
+        )
+
+    async def outbox(self, request: Request) -> Response:
+        status = request.query_params.get("status", "failed")
+        async with self.store.session() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxJob)
+                    .where(OutboxJob.status == status)
+                    .order_by(col(OutboxJob.id).desc())
+                    .limit(100)
+                )
+            ).all()
+        return JSONResponse(
+            {
+                "jobs": [
+                    {
+                        "id": j.id,
+                        "kind": j.kind,
+                        "conversation_id": j.conversation_id,
+                        "attempts": j.attempts,
+                        "last_error": j.last_error,
+                        "created_at": j.created_at.isoformat(),
+                    }
+                    for j in rows
+                ]
+            }
+        )
+
+
+async def _body(request: Request, model: type[Model]) -> Model | Response:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"error": "bad request", "problems": problems}, status_code=400)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    return JSONResponse(body, status_code=status, headers=headers)

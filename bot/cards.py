@@ -1,0 +1,238 @@
+"""Slack wire formats, pure: escaping customer text, reading employee text, the
+conversation card's blocks, and turning Slack events into our own values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from routing import RoutingConfig
+
+CLOSE, TAKE_OVER, TRANSFER = "frontdesk_close", "frontdesk_take_over", "frontdesk_transfer"
+_SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section
+_TRANSCRIPT_LIMIT = 25  # messages shown in a card; Slack allows 50 blocks
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+@dataclass(frozen=True)
+class ThreadReply:
+    """Someone wrote in a Slack thread: the only Slack message we act on."""
+
+    channel: str
+    thread_ts: str
+    user: str
+    text: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Line:
+    author: str  # a display name
+    kind: str  # customer, bot, employee, note, system
+    text: str
+    at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """One of the customer's earlier conversations."""
+
+    started: datetime
+    intent: str | None
+    employee: str | None
+    status: str
+    messages: int
+
+
+@dataclass(frozen=True)
+class CardView:
+    conversation_id: int
+    customer: str
+    channel: str  # how they wrote: "the web chat", "Telegram (@ada)"
+    language: str | None
+    tags: Sequence[str]
+    intent: str | None
+    confidence: float | None
+    entities: Mapping[str, str]
+    rule: str | None
+    reasons: Sequence[str]
+    assignee: str
+    transcript: Sequence[Line]
+    earlier: Sequence[Earlier]
+    in_channel: bool  # posted in a team channel (colleagues can take over)
+    status: str | None = None  # "Closed by ...", shown instead of the buttons
+
+
+def to_reply(event: Mapping[str, Any]) -> ThreadReply | None:
+    """A human's message in a thread, or None for anything else (bots, edits, joins,
+    top-level messages)."""
+    if event.get("type") != "message" or event.get("bot_id"):
+        return None
+    if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+        return None
+    thread_ts, user, ts = event.get("thread_ts"), event.get("user"), event.get("ts")
+    if not thread_ts or not user or not ts or thread_ts == ts:
+        return None
+    return ThreadReply(
+        str(event["channel"]), str(thread_ts), str(user), str(event.get("text") or ""), str(ts)
+    )
+
+
+def escape(text: str) -> str:
+    """Customer text for Slack: `<!channel>`, `<@U123>` and links become inert text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def thread_text(customer: str, body: str, details: Mapping[str, Any]) -> str:
+    """A customer's message as posted in the thread: escaped, with what it carried."""
+    return f"*{escape(customer)}*: {content(body, details)}"
+
+
+def content(body: str, details: Mapping[str, Any]) -> str:
+    """A stored message's text for Slack (escaped), marked if it was an edit, with a
+    link to what it carried."""
+    text = ("(edited) " if details.get("edited") else "") + escape(body)
+    if attachment := details.get("attachment"):
+        kind = escape(str(attachment.get("kind", "a file")))
+        if attachment.get("url"):
+            text += f"\n:paperclip: sent a {kind}: <{attachment['url']}|open it>"
+        else:
+            text += (
+                f"\n:paperclip: sent a {kind}, which cannot be shown here "
+                "(set FRONTDESK_PUBLIC_URL to get links to customers' files)"
+            )
+    return text
+
+
+def to_plain(text: str, names: Mapping[str, str]) -> str:
+    """An employee's Slack message as plain text for the customer: mentions become
+    names, links their label and address, entities characters."""
+
+    def link(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return "@" + names.get(target[1:], label or "someone")
+        if target.startswith("#"):
+            return "#" + (label or "channel")
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[0])
+        address = target.removeprefix("mailto:")
+        return f"{label} ({address})" if label and label != address else address
+
+    plain = _LINK.sub(link, text)
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def card(view: CardView, config: RoutingConfig) -> tuple[str, list[dict[str, Any]]]:
+    """The first post of a conversation: notification text and blocks."""
+    topic = view.intent.replace("_", " ") if view.intent else "a question"
+    # Plain text in the header; Slack parses the notification text, so it is escaped.
+    summary = f"New conversation about {topic} from {view.customer}, for {view.assignee}"
+    who = [f"*{escape(view.customer)}* wrote in {view.channel}"]
+    if view.language:
+        who.append(f"language {view.language}")
+    if view.tags:
+        who.append("tags " + ", ".join(escape(t) for t in view.tags))
+    understood = "NLU unavailable or unsure"
+    if view.intent:
+        understood = f"`{view.intent}` ({view.confidence or 0:.0%})"
+    if view.entities:
+        understood += " · " + ", ".join(f"{k} `{escape(v)}`" for k, v in view.entities.items())
+    routed = f"Rule *{escape(view.rule)}*" if view.rule else "Fallback (no rule matched)"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": summary[:150]}},
+        _section(" · ".join(who)),
+        _context(
+            f"Bot understood: {understood}\n{routed}: " + " ".join(escape(r) for r in view.reasons)
+        ),
+        {"type": "divider"},
+    ]
+    shown = view.transcript[-_TRANSCRIPT_LIMIT:]
+    if len(view.transcript) > len(shown):
+        blocks.append(_context(f"{len(view.transcript) - len(shown)} earlier messages not shown"))
+    blocks += [_section(_line(line)) for line in shown]
+    if view.earlier:
+        history = "\n".join(
+            f"• {c.started:%d %b %Y}: {escape((c.intent or 'general').replace('_', ' '))}, "
+            f"{escape(c.employee or 'unassigned')}, {c.status} ({c.messages} messages)"
+            for c in view.earlier
+        )
+        blocks += [{"type": "divider"}, _section(f"*Earlier conversations*\n{history}")]
+    else:
+        blocks += [{"type": "divider"}, _context("First conversation with this customer.")]
+    if view.status:
+        blocks.append(_context(escape(view.status)))
+    else:
+        blocks.append(_actions(view, config))
+        blocks.append(
+            _context(
+                "Reply in this thread to answer. Start with `note:` to keep a message internal."
+            )
+        )
+    return escape(summary), blocks
+
+
+def _actions(view: CardView, config: RoutingConfig) -> dict[str, Any]:
+    value = str(view.conversation_id)
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": CLOSE,
+            "text": _plain("Close"),
+            "value": value,
+            "style": "danger",
+        },
+    ]
+    if view.in_channel:
+        elements.append(
+            {"type": "button", "action_id": TAKE_OVER, "text": _plain("Take over"), "value": value}
+        )
+    teams = [{"text": _plain(t.name[:75]), "value": f"team:{t.id}"} for t in config.teams][:100]
+    people = [{"text": _plain(e.name[:75]), "value": f"employee:{e.id}"} for e in config.employees][
+        :100
+    ]
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": TRANSFER,
+            "placeholder": _plain("Transfer to…"),
+            "option_groups": [
+                {"label": _plain("Teams"), "options": teams},
+                {"label": _plain("People"), "options": people},
+            ],
+        }
+    )
+    return {"type": "actions", "block_id": f"conversation:{value}", "elements": elements}
+
+
+def conversation_id(body: Mapping[str, Any]) -> int | None:
+    """The conversation a block action is about (buttons carry it as their value,
+    the transfer menu in its block id)."""
+    actions = body.get("actions") or [{}]
+    action = actions[0]
+    raw = action.get("value") or str(action.get("block_id", "")).removeprefix("conversation:")
+    return int(raw) if str(raw).isdigit() else None
+
+
+def _line(line: Line) -> str:
+    label = {"note": " (internal note)", "bot": " (bot)"}.get(line.kind, "")
+    text = content(line.text, line.details)
+    if len(text) > _SECTION_LIMIT:
+        text = text[:_SECTION_LIMIT] + " …(cut; the whole message is in Frontdesk)"
+    return f"*{escape(line.author)}*{label} · {line.at:%d %b %H:%M} UTC\n{text}"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}

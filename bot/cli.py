@@ -1,0 +1,251 @@
+"""The `frontdesk` command line: serve, check-config, route, nlu train|serve|eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.dryrun import as_text, dry_run
+from bot.settings import Settings, load_routing_config
+from bot.store import Store
+from nlu import RasaSetupError
+from nlu.evaluation import cross_validate, format_report, held_out, score
+from nlu.server import RasaServer
+from nlu.service import NluService, environment, prepare_model
+from nlu.training import RasaProject
+from routing import ConfigError, RoutingConfig
+
+DESCRIPTION = """\
+Frontdesk routes customers from Telegram and a web chat widget to real, named
+employees in Slack. A bot does triage (Rasa NLU); rules in config.yml pick the person.
+
+Environment: FRONTDESK_CONFIG (default config.yml), DATABASE_URL (default SQLite in
+FRONTDESK_HOME, default .frontdesk), RASA_URL (external Rasa servers, comma-separated;
+unset: a managed one is started). See README.md for the rest."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (ConfigError, RasaSetupError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the app (widget, Telegram, Slack, admin)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config file and summarise it",
+        description="Exit 0 and print a summary if the file is valid; exit 1 naming the "
+        "file, line and key of every problem otherwise.",
+    )
+    check.add_argument(
+        "path", nargs="?", type=Path, help="default: $FRONTDESK_CONFIG or config.yml"
+    )
+    check.set_defaults(run=_check_config)
+
+    dry = commands.add_parser(
+        "route",
+        help="dry run: who would get this message, and why",
+        description="Classify TEXT with the real NLU, apply the real rules to the current "
+        "roster in the database, and print the intent, confidence, entities, the rule "
+        "that matched, the employee and the reasons.",
+    )
+    dry.add_argument("text", help="the customer's message")
+    dry.add_argument("--channel", choices=["web", "telegram"], default="web")
+    dry.add_argument("--customer", type=int, metavar="ID", help="route as this stored customer")
+    dry.add_argument("--language", help="the customer's language, e.g. de")
+    dry.add_argument("--tag", action="append", default=[], help="a customer tag (repeatable)")
+    dry.add_argument("--json", action="store_true", help="print JSON instead of text")
+    dry.set_defaults(run=_route)
+
+    nlu = commands.add_parser("nlu", help="train, serve or evaluate the Rasa NLU model")
+    nlu_commands = nlu.add_subparsers(title="nlu commands", required=True, metavar="COMMAND")
+    train = nlu_commands.add_parser(
+        "train", help="make the Rasa venv and train the model if its data changed"
+    )
+    train.set_defaults(run=_nlu_train)
+    serve_nlu = nlu_commands.add_parser("serve", help="run the Rasa server with the trained model")
+    serve_nlu.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    serve_nlu.add_argument("--port", type=int, default=5005, help="default 5005")
+    serve_nlu.add_argument("--auth-token", default="", help="require ?token=... on requests")
+    serve_nlu.set_defaults(run=_nlu_serve)
+    evaluate = nlu_commands.add_parser(
+        "eval",
+        help="per-intent precision/recall/F1 and the most confused pairs",
+        description="Cross-validate on the training data (default), or train on all of it "
+        "and test on --test FILE (Rasa NLU YAML). Each fold trains a model and classifies "
+        "the held-out examples through a real Rasa server.",
+    )
+    evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")
+    evaluate.set_defaults(run=_nlu_eval)
+    return parser
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app import SLACK_MISSING, create_app
+    from bot.logs import configure
+
+    settings = Settings.from_env()
+    configure()
+    app = create_app(settings)  # checks the config before anything starts
+    progress(f"Frontdesk: demo page and widget on http://{args.host}:{args.port}/")
+    if not settings.slack_connected:
+        progress(SLACK_MISSING)
+    if not settings.rasa_urls:
+        progress(
+            "NLU: starting a managed Rasa server (20-40 s); meanwhile the fallback rule applies."
+        )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        ws_max_size=64 * 1024,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path = args.path or Settings.from_env().config_path
+    config = load_routing_config(path)
+    print(f"{path} is valid.\n")
+    print(summary(config))
+    return 0
+
+
+def summary(config: RoutingConfig) -> str:
+    lines = [f"{config.company.name}; the bot introduces itself as {config.company.bot_name!r}."]
+    collect = ", ".join(f"{', '.join(v)} for {k}" for k, v in config.triage.collect.items())
+    threshold = config.triage.min_confidence
+    lines.append(f"Triage: clarify below confidence {threshold}; collect {collect or 'nothing'}.")
+    lines.append("\nTeams:")
+    for team in config.teams:
+        where = f"#{team.slack_channel}" if team.slack_channel else "DMs"
+        members = ", ".join(e.name for e in config.members(team.id))
+        lines.append(f"  {team.name} ({team.id}, {where}): {members}")
+    lines.append("\nRules, first match wins:")
+    for i, rule in enumerate(config.rules, 1):
+        conditions = [
+            f"{field} {', '.join(values)}"
+            for field, values in rule.when.model_dump().items()
+            if values
+        ]
+        when = "; ".join(conditions) or "always"
+        lines.append(f"  {i}. {rule.name}: {when} -> {rule.to.describe()}")
+    lines.append(f"  otherwise -> {config.fallback.describe()}")
+    return "\n".join(lines)
+
+
+def _route(args: argparse.Namespace) -> int:
+    return asyncio.run(_route_async(args))
+
+
+async def _route_async(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    config = load_routing_config(settings.config_path)
+    store = Store(settings.database_url)
+    try:
+        await store.create_schema()
+        roster = await store.roster()
+        previous = await store.previous_employee(args.customer) if args.customer else None
+    finally:
+        await store.close()
+    if not settings.rasa_urls:
+        progress("No RASA_URL set: starting a managed NLU server for this dry run.")
+    async with NluService(urls=settings.rasa_urls, home=settings.home, progress=progress) as nlu:
+        result = await dry_run(
+            args.text,
+            classify=nlu.classify,
+            config=config,
+            roster=roster,
+            now=datetime.now(UTC),
+            channel=args.channel,
+            previous_employee=previous,
+            language=args.language,
+            tags=frozenset(args.tag),
+        )
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else as_text(result))
+    return 0
+
+
+def _nlu_train(args: argparse.Namespace) -> int:
+    model = prepare_model(Settings.from_env().home, RasaProject(), progress)
+    print(model)
+    return 0
+
+
+def _nlu_serve(args: argparse.Namespace) -> int:
+    return asyncio.run(_nlu_serve_async(args))
+
+
+async def _nlu_serve_async(args: argparse.Namespace) -> int:
+    home = Settings.from_env().home
+    model = await asyncio.to_thread(prepare_model, home, RasaProject(), progress)
+    server = RasaServer(
+        environment(home),
+        model,
+        log_file=home / "logs" / "rasa.log",
+        host=args.host,
+        port=args.port,
+        token=args.auth_token,
+    )
+    progress(f"Starting Rasa on {args.host}:{args.port}; its log: {server.log_file}")
+    async with server:
+        progress(f"NLU server ready: RASA_URL={server.url}  (Ctrl-C stops it)")
+        await asyncio.Event().wait()
+    return 0
+
+
+def _nlu_eval(args: argparse.Namespace) -> int:
+    return asyncio.run(_nlu_eval_async(args))
+
+
+async def _nlu_eval_async(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    config = load_routing_config(settings.config_path)
+    project = RasaProject()
+    env = await asyncio.to_thread(environment(settings.home).ensure, progress)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-eval-") as scratch:
+        workdir = Path(scratch)
+        if args.test:
+            title = f"NLU evaluation: trained on {project.data}, tested on {args.test}"
+            predictions = await held_out(
+                project, env, args.test, settings.home / "models", workdir, progress
+            )
+        else:
+            title = f"NLU evaluation: {args.folds}-fold cross-validation on {project.data}"
+            predictions = await cross_validate(project, env, args.folds, workdir, progress)
+    print(format_report(score(predictions, config.triage.min_confidence), title))
+    return 0

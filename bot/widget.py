@@ -1,0 +1,335 @@
+"""The web chat widget: `GET /widget.js`, the demo page at `GET /`, and the WebSocket
+the widget talks over.
+
+Protocol (JSON frames). The widget opens with `{"type": "hello", "token": <or null>,
+"last_seen": <message id>}`; the server answers `welcome` (with the visitor's token,
+issued on first contact and never put in a URL) and then every message after
+`last_seen`. The widget sends `{"type": "message", "id": <its own id>, "text": ...}`
+and resends it until it gets `{"type": "ack", "id": ..., "message_id": ...}`, which
+comes only after the message is committed; a resent id is stored once. New messages
+are pushed as `{"type": "message", "message": {...}}`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bot.metrics import Metrics
+from bot.relay import CUSTOMER_VISIBLE, Relay
+from bot.settings import Settings
+from bot.store import Store
+from bot.tables import Contact, Conversation, Customer, Message
+from routing import RoutingConfig
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MAX_TEXT = 4000
+PAGE = 200  # messages read at a time
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HELLO_TIMEOUT = 15.0
+_POLL = 2.0  # on PostgreSQL, for messages another app instance stored
+_MAX_ERRORS = 20
+
+
+class WidgetHub:
+    """Wakes the open sockets of a customer when something new is stored for them."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, set[asyncio.Event]] = {}
+
+    def subscribe(self, customer_id: int) -> asyncio.Event:
+        event = asyncio.Event()
+        self._waiting.setdefault(customer_id, set()).add(event)
+        return event
+
+    def unsubscribe(self, customer_id: int, event: asyncio.Event) -> None:
+        self._waiting.get(customer_id, set()).discard(event)
+        if not self._waiting.get(customer_id):
+            self._waiting.pop(customer_id, None)
+
+    def notify(self, customer_id: int) -> None:
+        for event in self._waiting.get(customer_id, ()):
+            event.set()
+
+
+class Widget:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        relay: Relay,
+        config: Callable[[], RoutingConfig],
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.relay = relay
+        self.config = config
+        self.metrics = metrics
+        self.hub = WidgetHub()
+        relay.listeners.append(self.hub.notify)
+        # Set when Telegram is configured: makes a t.me link for a customer.
+        self.telegram_link: Callable[[int], Awaitable[str]] | None = None
+        # SQLite means one instance, whose own wake-ups are enough.
+        self.poll = None if store.engine.dialect.name == "sqlite" else _POLL
+        self._script = (STATIC / "widget.js").read_bytes()
+        self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
+
+    async def script(self, request: Request) -> Response:
+        return Response(
+            self._script,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def demo(self, request: Request) -> HTMLResponse:
+        config = self.config()
+        notice = ""
+        if not self.settings.slack_connected:
+            notice = (
+                '<p class="notice" role="status"><strong>Slack is not connected.</strong> The '
+                "bot still triages, and handoffs are stored and wait until Slack is connected: "
+                "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), see README.</p>"
+            )
+        page = self._page.replace("{{company}}", html.escape(config.company.name))
+        page = page.replace("{{notice}}", notice)
+        return HTMLResponse(
+            page,
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src * data:; "
+                "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def socket(self, websocket: WebSocket) -> None:
+        if not self._origin_allowed(websocket):
+            self.metrics.rejected.labels("widget", "origin").inc()
+            await websocket.close(code=1008)  # before accept: the handshake gets 403
+            return
+        await websocket.accept()
+        try:
+            hello = await asyncio.wait_for(websocket.receive_text(), _HELLO_TIMEOUT)
+            frame = _parse(hello)
+            if frame is None or frame.get("type") != "hello":
+                await _send(websocket, {"type": "error", "code": "hello_expected"})
+                await websocket.close(code=1008)
+                return
+            customer_id, token = await self._identify(frame.get("token"))
+        except (TimeoutError, WebSocketDisconnect):
+            return
+        last_seen = frame.get("last_seen")
+        known = token == frame.get("token")  # else a new visitor: everything is new
+        cursor = last_seen if known and isinstance(last_seen, int) else 0
+        await _send(websocket, {"type": "welcome", "token": token, **self._about()})
+        await Connection(self, websocket, customer_id, cursor).run()
+
+    def _origin_allowed(self, websocket: WebSocket) -> bool:
+        origin = websocket.headers.get("origin")
+        if not origin:
+            return False
+        allowed = self.settings.allowed_origins
+        if not allowed:
+            scheme = "https" if websocket.url.scheme == "wss" else "http"
+            allowed = (f"{scheme}://{websocket.headers.get('host', '')}",)
+        return origin.rstrip("/") in allowed
+
+    async def _identify(self, token: object) -> tuple[int, str]:
+        """The customer behind a token; a new customer and token if it is unknown."""
+        if isinstance(token, str) and 20 <= len(token) <= 100:
+            async with self.store.session() as session:
+                found = await session.exec(
+                    select(Contact.customer_id).where(
+                        Contact.channel == "web", Contact.address == _digest(token)
+                    )
+                )
+                customer_id = found.first()
+            if customer_id is not None:
+                return customer_id, token
+        token = secrets.token_urlsafe(24)  # 192 bits
+        async with self.store.session() as session:
+            customer = Customer()
+            session.add(customer)
+            await session.flush()
+            assert customer.id is not None
+            session.add(Contact(customer_id=customer.id, channel="web", address=_digest(token)))
+            await session.commit()
+        return customer.id, token
+
+    def _about(self) -> dict[str, Any]:
+        config = self.config()
+        return {
+            "company": config.company.name,
+            "bot": {"name": config.company.bot_name, "title": "Bot"},
+            "max_text": MAX_TEXT,
+            "telegram": self.telegram_link is not None,
+        }
+
+    async def messages_after(self, customer_id: int, cursor: int) -> list[dict[str, Any]]:
+        async with self.store.session() as session:
+            rows = await session.exec(
+                select(Message)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Conversation.customer_id == customer_id, col(Message.id) > cursor)
+                .where(col(Message.author).in_(CUSTOMER_VISIBLE))
+                .order_by(col(Message.id))
+                .limit(PAGE)
+            )
+            return [self.frame(message) for message in rows.all()]
+
+    def frame(self, message: Message) -> dict[str, Any]:
+        """A stored message as the widget shows it: text, and who wrote it."""
+        config = self.config()
+        author: dict[str, Any] = {"name": "You"}
+        if message.author == "bot":
+            author = {"name": config.company.bot_name, "title": "Bot"}
+        elif message.author == "employee":
+            author = _person(config, message.employee_id)
+        frame: dict[str, Any] = {
+            "id": message.id,
+            "kind": message.author,
+            "author": author,
+            "text": message.body,
+            "at": message.created_at.isoformat(),
+        }
+        if message.author == "customer" and message.source == "web" and message.source_id:
+            frame["client_id"] = message.source_id.partition(":")[2]
+        if quick := message.details.get("quick_replies"):
+            frame["quick_replies"] = quick
+        if introduces := message.details.get("introduces"):
+            frame["introduces"] = _person(config, introduces)
+        return frame
+
+
+class Connection:
+    """One open widget socket: reads the visitor's frames, pushes what is new."""
+
+    def __init__(self, widget: Widget, websocket: WebSocket, customer_id: int, cursor: int) -> None:
+        self.widget = widget
+        self.websocket = websocket
+        self.customer_id = customer_id
+        self.cursor = cursor
+        self.errors = 0
+        self._sending = asyncio.Lock()  # the reader (acks) and the pusher both send
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._sending:
+            await _send(self.websocket, frame)
+
+    async def run(self) -> None:
+        wake = self.widget.hub.subscribe(self.customer_id)
+        self.widget.metrics.widget_connections.inc()
+        pusher = asyncio.create_task(self._push(wake))
+        try:
+            await self._read()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await pusher
+            self.widget.hub.unsubscribe(self.customer_id, wake)
+            self.widget.metrics.widget_connections.dec()
+
+    async def _read(self) -> None:
+        while True:
+            frame = _parse(await self.websocket.receive_text())
+            if frame is None:
+                await self._refuse(None, "bad_frame", "Frames are JSON objects.")
+            elif frame.get("type") == "message":
+                await self._message(frame)
+            elif frame.get("type") == "link_telegram":
+                await self._link_telegram()
+            elif frame.get("type") != "ping":
+                await self._refuse(None, "unknown_type", "Unknown frame type.")
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        client_id, text = frame.get("id"), frame.get("text")
+        if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+            await self._refuse(
+                None, "bad_id", "A message needs an id of 1-64 letters, digits, - or _."
+            )
+            return
+        if not isinstance(text, str) or not text.strip():
+            await self._refuse(client_id, "empty", "The message is empty.")
+            return
+        if len(text) > MAX_TEXT:
+            await self._refuse(
+                client_id, "too_long", f"Messages can be at most {MAX_TEXT} characters."
+            )
+            return
+        received = await self.widget.relay.receive(
+            self.customer_id, "web", text.strip(), source_id=f"{self.customer_id}:{client_id}"
+        )
+        await self.send({"type": "ack", "id": client_id, "message_id": received.message.id})
+
+    async def _link_telegram(self) -> None:
+        if self.widget.telegram_link is None:
+            await self._refuse(None, "no_telegram", "This company is not on Telegram.")
+            return
+        url = await self.widget.telegram_link(self.customer_id)
+        await self.send({"type": "telegram_link", "url": url})
+
+    async def _refuse(self, client_id: str | None, code: str, message: str) -> None:
+        self.errors += 1
+        self.widget.metrics.rejected.labels("widget", code).inc()
+        await self.send({"type": "error", "id": client_id, "code": code, "message": message})
+        if self.errors > _MAX_ERRORS:
+            await self.websocket.close(code=1008)
+            raise WebSocketDisconnect(1008)
+
+    async def _push(self, wake: asyncio.Event) -> None:
+        while True:
+            page = await self.widget.messages_after(self.customer_id, self.cursor)
+            for frame in page:
+                await self.send({"type": "message", "message": frame})
+                self.cursor = frame["id"]
+            if len(page) == PAGE:
+                continue  # more history to send
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=self.widget.poll)
+            wake.clear()
+
+
+def _person(config: RoutingConfig, employee_id: str | None) -> dict[str, Any]:
+    if employee_id is None or not config.has_employee(employee_id):
+        return {"name": "Support team"}
+    employee = config.employee(employee_id)
+    return {
+        "name": employee.name,
+        "title": employee.title,
+        "photo_url": employee.photo_url,
+        "hours": employee.hours.describe(),
+    }
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, dict) else None
+
+
+def _digest(token: str) -> str:
+    """Tokens are stored only as hashes: a database leak does not let anyone in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
+    await websocket.send_text(json.dumps(frame, ensure_ascii=False))

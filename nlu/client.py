@@ -1,0 +1,101 @@
+"""The HTTP client for Rasa's `/model/parse`: text in, Classification out, or a typed error."""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Sequence
+
+import httpx
+
+from nlu.classification import Classification
+from nlu.errors import NluBadResponse, NluTimeout, NluUnavailable
+
+MAX_CHARS = 1000
+
+
+def prepare(text: str) -> str:
+    """The part of a customer's text that is safe to send to Rasa.
+
+    Rasa treats text starting with "/" as an intent name and answers with confidence
+    1.0, and classifies empty text as a greeting; neither must reach it. Very long
+    text is cut: the first thousand characters say what a message is about."""
+    cleaned = text.lstrip("/" + string.whitespace).rstrip()[:MAX_CHARS]
+    if not cleaned:
+        raise ValueError("no text to classify")
+    return cleaned
+
+
+class RasaClassifier:
+    """Classifies text with one or more Rasa servers, trying the next on failure.
+
+    Each URL may carry `?token=...` for a server started with `--auth-token`."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        timeout: float = 3.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self.urls = [url.rstrip("/") for url in urls]
+        self._next = itertools.cycle(range(len(self.urls)))
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)), transport=transport
+        )
+
+    async def classify(self, text: str) -> Classification:
+        """Raises ValueError for text with nothing to classify, NluUnavailable when no
+        server answers, NluBadResponse when one answers nonsense."""
+        body = {"text": prepare(text)}
+        first = next(self._next)
+        failures: list[str] = []
+        for i in range(len(self.urls)):
+            url = self.urls[(first + i) % len(self.urls)]
+            try:
+                response = await self._http.post(_endpoint(url, "/model/parse"), json=body)
+            except httpx.TimeoutException:
+                failures.append(f"{_safe(url)}: timed out")
+                continue
+            except httpx.TransportError as exc:
+                failures.append(f"{_safe(url)}: {type(exc).__name__}")
+                continue
+            if response.status_code >= 500:
+                failures.append(f"{_safe(url)}: HTTP {response.status_code}")
+                continue
+            if response.status_code != 200:
+                raise NluBadResponse(f"{_safe(url)} answered HTTP {response.status_code}")
+            try:
+                payload = response.json()
+            except ValueError as exc:
+                raise NluBadResponse(f"{_safe(url)} answered with invalid JSON") from exc
+            return Classification.from_rasa(payload)
+        error = NluTimeout if all(f.endswith("timed out") for f in failures) else NluUnavailable
+        raise error("no Rasa server answered: " + "; ".join(failures))
+
+    async def ready(self) -> bool:
+        """Whether any server has a model loaded."""
+        for url in self.urls:
+            try:
+                response = await self._http.get(_endpoint(url, "/status"))
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200 and response.json().get("model_file"):
+                return True
+        return False
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _endpoint(url: str, path: str) -> str:
+    """`http://h:5005?token=t` + `/model/parse` -> `http://h:5005/model/parse?token=t`."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(path=parsed.path.rstrip("/") + path))
+
+
+def _safe(url: str) -> str:
+    """A URL fit for logs and errors: without its token."""
+    return str(httpx.URL(url).copy_with(query=None))

@@ -1,0 +1,39 @@
+"""Routing: the config schema and the pure decision of who answers a customer."""
+
+from routing.config import (
+    Channel,
+    ConfigError,
+    Employee,
+    RoutingConfig,
+    Rule,
+    Target,
+    Team,
+    load_config,
+    parse_config,
+)
+from routing.decision import (
+    Decision,
+    EmployeeState,
+    RosterState,
+    RoutingRequest,
+    route,
+    route_to,
+)
+
+__all__ = [
+    "Channel",
+    "ConfigError",
+    "Decision",
+    "Employee",
+    "EmployeeState",
+    "RosterState",
+    "RoutingConfig",
+    "RoutingRequest",
+    "Rule",
+    "Target",
+    "Team",
+    "load_config",
+    "parse_config",
+    "route",
+    "route_to",
+]

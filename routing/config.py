@@ -1,0 +1,388 @@
+"""The shape of config.yml, validated with pydantic; every error names the file, the
+line and the key."""
+
+from __future__ import annotations
+
+import difflib
+import string
+import types
+import typing
+from collections.abc import Collection, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from routing.document import ConfigError, Document, Problem
+from routing.hours import HoursError, WorkingHours
+
+Channel = Literal["web", "telegram"]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+
+
+def _as_tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+def _parse_hours(value: object) -> WorkingHours:
+    if isinstance(value, WorkingHours):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            'expected a mapping like {timezone: Europe/London, mon-fri: "09:00-17:30"}'
+        )
+    days = {str(k): v for k, v in value.items() if k != "timezone"}
+    timezone = value.get("timezone")
+    if not isinstance(timezone, str):
+        raise HoursError("timezone", "missing; give an IANA name such as Europe/London")
+    for key, ranges in days.items():
+        if not isinstance(ranges, str):
+            raise HoursError(key, 'write the hours as a quoted string, e.g. "09:00-17:30"')
+    return WorkingHours.parse(timezone, days)
+
+
+Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+Hours = Annotated[WorkingHours, PlainValidator(_parse_hours)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Company(_Strict):
+    name: str
+    bot_name: str
+
+
+def _placeholders(allowed: set[str]) -> Any:
+    """A template string whose {placeholders} must all be known."""
+
+    def check(value: str) -> str:
+        used = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        if unknown := used - allowed:
+            names = ", ".join(sorted(unknown))
+            raise ValueError(
+                f"unknown placeholder {names}; available: {', '.join(sorted(allowed))}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+_BOT = {"bot_name", "company"}
+_PERSON = {"name", "first_name", "title", "hours", "when"}
+
+
+class Texts(_Strict):
+    """What the bot says. `{placeholders}` are filled in; each key lists its own."""
+
+    greeting: Annotated[str, _placeholders(_BOT)] = (
+        "Hi! I'm {bot_name}, a bot. I'll put you in touch with the right person at "
+        "{company}. What can we help you with?"
+    )
+    intro: Annotated[str, _placeholders(_BOT)] = (
+        "Hi, I'm {bot_name}, a bot. I'll find the right person at {company} for you."
+    )
+    clarify: Annotated[str, _placeholders(set())] = (
+        "So I get you to the right person: is it about one of these?"
+    )
+    something_else: Annotated[str, _placeholders(set())] = "Something else"
+    goodbye: Annotated[str, _placeholders(set())] = (
+        "Thanks for getting in touch! Write here any time you need us."
+    )
+    not_given: Annotated[str, _placeholders(set())] = "No problem, I'll pass it on as it is."
+    nlu_down: Annotated[str, _placeholders(set())] = (
+        "I can't read messages right now, so I've passed yours straight to a person."
+    )
+    # A handoff is introduced in two sentences: who will answer, and when.
+    handoff: Annotated[str, _placeholders(_PERSON)] = "{name} ({title}) will answer you here."
+    welcome_back: Annotated[str, _placeholders(_PERSON)] = (
+        "Welcome back! {name}, who helped you last time, will answer you here."
+    )
+    standing_in: Annotated[str, _placeholders(_PERSON | {"previous", "why"})] = (
+        "{previous} helped you last time but {why}, so {name} ({title}) will answer you here."
+    )
+    transferred: Annotated[str, _placeholders(_PERSON | {"previous"})] = (
+        "{previous} has passed your conversation to {name} ({title}), who will answer you here."
+    )
+    usually: Annotated[str, _placeholders(_PERSON)] = "{first_name} usually answers {hours}."
+    later: Annotated[str, _placeholders(_PERSON)] = (
+        "{first_name} is back {when}. Your message is saved, so you can close this window."
+    )
+    busy: Annotated[str, _placeholders(_PERSON)] = (
+        "{first_name} is helping other customers right now and will answer as soon as possible."
+    )
+    away: Annotated[str, _placeholders(_PERSON)] = (
+        "{first_name} is away right now; your message is saved and will be answered."
+    )
+    linked: Annotated[str, _placeholders(set())] = (
+        "Done: your chat on our website and this chat are now linked, so your history "
+        "and the people who helped you follow you here."
+    )
+    link_expired: Annotated[str, _placeholders(set())] = (
+        "That link has expired or was already used; open a new one from the chat on our "
+        "website. You can also just write here."
+    )
+    closed: Annotated[str, _placeholders({"name"})] = (
+        "{name} closed this conversation. Write here any time to start a new one."
+    )
+    ask: dict[str, Annotated[str, _placeholders(set())]] = Field(
+        default_factory=lambda: {
+            "order_id": "What's your order number? It's in your order confirmation e-mail.",
+            "email": "Which e-mail address is your account under?",
+        }
+    )
+
+
+class Triage(_Strict):
+    min_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    collect: dict[str, Names] = Field(default_factory=dict)
+    # How each intent is offered in the clarifying question; intents without a
+    # topic are not offered.
+    topics: dict[str, str] = Field(default_factory=dict)
+    texts: Texts = Texts()
+
+
+class Team(_Strict):
+    id: Identifier
+    name: str
+    slack_channel: str | None = None
+
+
+class Employee(_Strict):
+    id: Identifier
+    name: str
+    title: str
+    photo_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    slack_user_id: Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+    teams: Annotated[tuple[Identifier, ...], BeforeValidator(_as_tuple), Field(min_length=1)]
+    languages: Names = ("en",)
+    max_open: int = Field(5, ge=1)
+    hours: Hours
+
+
+class Condition(_Strict):
+    """All given fields must match; within a field, any listed value matches."""
+
+    intent: Names = ()
+    entities: Names = ()
+    channel: Annotated[tuple[Channel, ...], BeforeValidator(_as_tuple)] = ()
+    language: Names = ()
+    customer_tag: Names = ()
+
+
+class Target(_Strict):
+    team: str | None = None
+    employee: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        if (self.team is None) == (self.employee is None):
+            raise ValueError("give exactly one of team or employee")
+        return self
+
+    def describe(self) -> str:
+        return f"team {self.team}" if self.team is not None else f"employee {self.employee}"
+
+
+class Rule(_Strict):
+    name: str
+    when: Condition = Condition()
+    to: Target
+
+
+class RoutingConfig(_Strict):
+    company: Company
+    triage: Triage = Triage()
+    teams: tuple[Team, ...] = Field(min_length=1)
+    employees: tuple[Employee, ...] = Field(min_length=1)
+    rules: tuple[Rule, ...] = ()
+    fallback: Target
+
+    @cached_property
+    def _teams(self) -> dict[str, Team]:
+        return {team.id: team for team in self.teams}
+
+    @cached_property
+    def _employees(self) -> dict[str, Employee]:
+        return {employee.id: employee for employee in self.employees}
+
+    @cached_property
+    def _members(self) -> dict[str, tuple[Employee, ...]]:
+        return {
+            team.id: tuple(e for e in self.employees if team.id in e.teams) for team in self.teams
+        }
+
+    def team(self, team_id: str) -> Team:
+        return self._teams[team_id]
+
+    def employee(self, employee_id: str) -> Employee:
+        return self._employees[employee_id]
+
+    def has_employee(self, employee_id: str) -> bool:
+        return employee_id in self._employees
+
+    def members(self, team_id: str) -> tuple[Employee, ...]:
+        return self._members[team_id]
+
+
+def load_config(
+    path: Path, *, intents: Collection[str], entities: Collection[str]
+) -> RoutingConfig:
+    """Read and check a config file against the intents and entities the NLU knows.
+
+    Raises ConfigError naming the file, line and key of every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [(None, "", f"cannot read: {exc.strerror}")]) from exc
+    return parse_config(text, str(path), intents=intents, entities=entities)
+
+
+def parse_config(
+    text: str, source: str, *, intents: Collection[str], entities: Collection[str]
+) -> RoutingConfig:
+    document = Document.parse(text, source)
+    if not isinstance(document.data, dict):
+        raise ConfigError(
+            source, [(1, "", "expected a mapping with company, teams, employees, rules, fallback")]
+        )
+    try:
+        config = RoutingConfig.model_validate(document.data)
+    except ValidationError as exc:
+        raise _error(document, [_problem(error) for error in exc.errors()]) from None
+    problems = _check_references(config, intents, entities)
+    if problems:
+        raise _error(document, problems)
+    return config
+
+
+def _error(document: Document, problems: list[Problem]) -> ConfigError:
+    located = [(*document.locate(p.path), p.message) for p in problems]
+    return ConfigError(document.source, sorted(located, key=lambda item: item[0] or 0))
+
+
+def _problem(error: Any) -> Problem:
+    path: tuple[str | int, ...] = tuple(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, HoursError):
+        return Problem(path if cause.key is None else (*path, cause.key), str(cause))
+    if error["type"] == "extra_forbidden":
+        allowed = _field_names(path[:-1])
+        hint = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+        return Problem(path, f"unknown key; {suggestion}allowed here: {', '.join(allowed)}")
+    if error["type"] == "missing":
+        return Problem(path, "required key is missing")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch":
+        message = f"{error['input']!r} is not valid here ({message.lower()})"
+    return Problem(path, message)
+
+
+def _field_names(path: tuple[str | int, ...]) -> list[str]:
+    """The keys a model accepts at `path`, found by walking the schema."""
+    annotation: Any = RoutingConfig
+    for segment in path:
+        if isinstance(segment, int):
+            annotation = _unwrap(annotation, item=True)
+        else:
+            annotation = _unwrap(annotation.model_fields[segment].annotation, item=False)
+    return (
+        list(annotation.model_fields)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        else []
+    )
+
+
+def _unwrap(annotation: Any, *, item: bool) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None) and a is not Ellipsis]
+    if item and args:
+        return args[0]
+    if isinstance(annotation, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _check_references(
+    config: RoutingConfig, intents: Collection[str], entities: Collection[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def unknown(path: tuple[str | int, ...], kind: str, name: str, known: Collection[str]) -> None:
+        hint = difflib.get_close_matches(name, list(known), n=1)
+        suggestion = (
+            f"; did you mean {hint[0]!r}?" if hint else f"; known: {', '.join(sorted(known))}"
+        )
+        problems.append(Problem(path, f"unknown {kind} {name!r}{suggestion}"))
+
+    team_ids = [team.id for team in config.teams]
+    employee_ids = [employee.id for employee in config.employees]
+    for collection, ids in (("teams", team_ids), ("employees", employee_ids)):
+        for i, value in enumerate(ids):
+            if value in ids[:i]:
+                problems.append(Problem((collection, i, "id"), f"duplicate id {value!r}"))
+    for i, employee in enumerate(config.employees):
+        for j, team_id in enumerate(employee.teams):
+            if team_id not in team_ids:
+                unknown(("employees", i, "teams", j), "team", team_id, team_ids)
+    for i, team in enumerate(config.teams):
+        if not any(team.id in e.teams for e in config.employees):
+            problems.append(Problem(("teams", i, "id"), f"team {team.id!r} has no employees"))
+    for intent, needed in config.triage.collect.items():
+        if intent not in intents:
+            unknown(("triage", "collect", intent), "intent", intent, intents)
+        for j, entity in enumerate(needed):
+            if entity not in entities:
+                unknown(("triage", "collect", intent, j), "entity", entity, entities)
+            elif entity not in config.triage.texts.ask:
+                message = f"no question for {entity!r}: add triage.texts.ask.{entity}"
+                problems.append(Problem(("triage", "collect", intent, j), message))
+    for intent in config.triage.topics:
+        if intent not in intents:
+            unknown(("triage", "topics", intent), "intent", intent, intents)
+    targets: list[tuple[tuple[str | int, ...], Target]] = [(("fallback",), config.fallback)]
+    rule_names: list[str] = []
+    for i, rule in enumerate(config.rules):
+        if rule.name in rule_names:
+            problems.append(Problem(("rules", i, "name"), f"duplicate rule name {rule.name!r}"))
+        rule_names.append(rule.name)
+        for field, known, kind in (("intent", intents, "intent"), ("entities", entities, "entity")):
+            for j, name in enumerate(getattr(rule.when, field)):
+                if name not in known:
+                    unknown(("rules", i, "when", field, j), kind, name, known)
+        targets.append((("rules", i, "to"), rule.to))
+    for path, target in targets:
+        if target.team is not None and target.team not in team_ids:
+            unknown((*path, "team"), "team", target.team, team_ids)
+        if target.employee is not None and target.employee not in employee_ids:
+            unknown((*path, "employee"), "employee", target.employee, employee_ids)
+    return problems
+
+
+__all__ = [
+    "Channel",
+    "Company",
+    "Condition",
+    "ConfigError",
+    "Employee",
+    "RoutingConfig",
+    "Rule",
+    "Target",
+    "Team",
+    "Texts",
+    "Triage",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,161 @@
+"""The admin API (token-protected) and /metrics, against the running app."""
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk
+from tests.fakes.slack import FakeSlack
+from tests.fakes.visitor import Visitor
+
+ADMIN = {"Authorization": "Bearer admin-secret"}
+
+
+async def call(
+    frontdesk: Frontdesk,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = ADMIN,
+    **kwargs: Any,
+) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=frontdesk.url, timeout=30) as client:
+        return await client.request(method, path, headers=headers, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (None, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": "admin-secret"}, 200),
+        (ADMIN, 200),
+    ],
+)
+async def test_admin_needs_the_token(
+    frontdesk: Frontdesk, headers: dict[str, str] | None, status: int
+) -> None:
+    response = await call(frontdesk, "GET", "/admin/roster", headers=headers)
+    assert response.status_code == status
+
+
+async def test_admin_is_off_without_a_token(frontdesk: Frontdesk) -> None:
+    await frontdesk.restart(admin_token=None)
+    response = await call(frontdesk, "GET", "/admin/roster")
+    assert response.status_code == 404
+    assert "FRONTDESK_ADMIN_TOKEN" in response.json()["error"]
+
+
+async def test_roster_shows_who_is_available(frontdesk: Frontdesk) -> None:
+    people = (await call(frontdesk, "GET", "/admin/roster")).json()["employees"]
+    priya = next(p for p in people if p["id"] == "priya")
+    assert priya["available"] is True
+    assert priya["hours"] == "Mon-Sun 00:00-24:00 (Europe/London)"
+    assert len(people) == 11
+
+
+async def test_who_would_get_this_message_and_why(frontdesk: Frontdesk) -> None:
+    response = await call(
+        frontdesk,
+        "POST",
+        "/admin/route",
+        json={"text": "where is my order 12345", "channel": "telegram"},
+    )
+    result = response.json()
+    assert result["intent"] == "order_status"
+    assert result["rule"] == "orders and delivery"
+    assert result["employee"]["id"] == "amara"
+    assert result["reasons"][0].startswith("Rule 'orders and delivery' matched")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"text": ""}, "text"),
+        ({"text": "hi", "channel": "fax"}, "channel"),
+        ({"text": "hi", "colour": "blue"}, "colour"),
+        ("not json", "body"),
+    ],
+)
+async def test_bad_admin_requests_say_what_is_wrong(
+    frontdesk: Frontdesk, body: Any, problem: str
+) -> None:
+    kwargs = {"content": body} if isinstance(body, str) else {"json": body}
+    response = await call(frontdesk, "POST", "/admin/route", **kwargs)
+    assert response.status_code == 400
+    assert any(problem in p for p in response.json()["problems"])
+
+
+async def test_an_away_employee_is_passed_over(frontdesk: Frontdesk) -> None:
+    assert (
+        await call(frontdesk, "PUT", "/admin/employees/amara/away", json={"away": True})
+    ).json() == {"employee": "amara", "away": True}
+    result = (
+        await call(frontdesk, "POST", "/admin/route", json={"text": "where is my order 12345"})
+    ).json()
+    assert result["employee"]["id"] != "amara"
+    assert any("Amara Okafor is away" in r for r in result["reasons"]) or result["employee"][
+        "id"
+    ] in {"jonas", "mei", "kofi"}
+    assert (
+        await call(frontdesk, "PUT", "/admin/employees/nobody/away", json={"away": True})
+    ).status_code == 404
+
+
+async def test_a_broken_config_is_refused_and_the_old_one_kept(
+    frontdesk: Frontdesk, tmp_path: Path
+) -> None:
+    path = frontdesk.settings.config_path
+    good = path.read_text()
+    path.write_text(good.replace("max_open: 6", "max_open: many", 1))
+    response = await call(frontdesk, "POST", "/admin/config/reload")
+    assert response.status_code == 400
+    assert any("max_open" in p and ":" in p for p in response.json()["problems"])
+    assert (await call(frontdesk, "GET", "/admin/roster")).status_code == 200
+    path.write_text(good.replace("title: Billing specialist", "title: Head of Billing"))
+    assert (await call(frontdesk, "POST", "/admin/config/reload")).json()["reloaded"] is True
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say("I was charged twice for my subscription this month")
+        intro = await visitor.message(lambda m: "introduces" in m)
+    assert intro["introduces"]["title"] in ("Head of Billing", "Subscriptions and billing")
+
+
+async def test_a_job_slack_refuses_for_good_fails_once_and_is_listed(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    slack.fail_next("chat.postMessage", 200, error="channel_not_found")
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say("I was charged twice for my subscription this month")
+        await visitor.message(lambda m: "introduces" in m)
+
+    async def listed() -> list[dict[str, Any]]:
+        return (await call(frontdesk, "GET", "/admin/outbox?status=failed")).json()["jobs"]
+
+    jobs = await eventually(listed)
+    assert [(j["kind"], j["attempts"], j["last_error"]) for j in jobs] == [
+        ("slack.card", 1, "Slack refused: channel_not_found")
+    ]  # type: ignore[union-attr]
+
+
+async def test_metrics_in_prometheus_format(frontdesk: Frontdesk) -> None:
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say("I was charged twice for my subscription this month")
+        await visitor.message(lambda m: "introduces" in m)
+    response = await call(frontdesk, "GET", "/metrics", headers=None)
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for line in (
+        'frontdesk_messages_received_total{channel="web"} 1.0',
+        "frontdesk_nlu_parse_seconds_count 1.0",
+        'frontdesk_outbox_attempts_total{kind="triage",outcome="done"} 1.0',
+        "frontdesk_widget_connections 0.0",
+    ):
+        assert line in text, line
+    assert (
+        'frontdesk_handoffs_total{availability="available",rule="refunds, invoices and subscriptions"} 1.0'
+        in text
+    )
+    assert "frontdesk_open_conversations{" in text
+    assert "I was charged" not in text

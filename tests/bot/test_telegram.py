@@ -1,0 +1,476 @@
+"""Telegram through python-telegram-bot against the Bot API double: webhook and long
+polling, duplicates, forged secrets, 429 storms, files, long replies, blocked bots,
+and one customer across the widget and Telegram."""
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import col, select
+from telegram import Bot, Update
+
+from bot.tables import Message, OutboxJob, TelegramUpdate
+from bot.telegram import TEXT_LIMIT, split, to_inbound
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.server import LocalServer, free_port
+from tests.fakes.slack import FakeSlack, send_event, thread_reply
+from tests.fakes.telegram import (
+    BOT_TOKEN,
+    BOT_USERNAME,
+    FILE_BYTES,
+    FakeTelegram,
+    edited,
+    photo,
+    text,
+    update,
+)
+from tests.fakes.visitor import Visitor
+
+CHAT = 777001
+CHARGED_TWICE = "I was charged twice for my subscription this month"
+PTB = Bot(BOT_TOKEN)
+
+
+def inbound(payload: dict[str, Any]) -> Any:
+    return to_inbound(Update.de_json(payload, PTB))
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind", "fields"),
+    [
+        (text(1, "hello"), "text", {"text": "hello", "name": "Ada Lovelace", "language": "en"}),
+        (text(1, "/start"), "start", {"start_code": None}),
+        (text(1, "/start abc_DEF-123"), "start", {"start_code": "abc_DEF-123"}),
+        (
+            photo(1, "my broken chair"),
+            "attachment",
+            {"attachment": "photo", "file_id": "photo-1", "text": "my broken chair"},
+        ),
+        (
+            update(
+                1, document={"file_id": "doc1", "file_unique_id": "d", "file_name": "invoice.pdf"}
+            ),
+            "attachment",
+            {"attachment": "document (invoice.pdf)", "file_id": "doc1"},
+        ),
+        (
+            update(1, voice={"file_id": "v1", "file_unique_id": "v", "duration": 12}),
+            "attachment",
+            {"attachment": "voice message (12 s)"},
+        ),
+        (
+            update(
+                1,
+                sticker={
+                    "file_id": "st1",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": "👍",
+                },
+            ),
+            "attachment",
+            {"attachment": "sticker 👍"},
+        ),
+        (
+            update(1, location={"latitude": 51.5, "longitude": 0.1}),
+            "attachment",
+            {"attachment": "location", "file_id": None},
+        ),
+        (edited(text(1, "wrong"), "right"), "edit", {"text": "right"}),
+    ],
+)
+def test_updates_become_inbound_values(
+    payload: dict[str, Any], kind: str, fields: dict[str, Any]
+) -> None:
+    result = inbound(payload)
+    assert result.kind == kind
+    assert result.chat_id == 1
+    for name, value in fields.items():
+        assert getattr(result, name) == value
+
+
+def test_updates_we_do_not_act_on() -> None:
+    group = text(1, "hi")
+    group["message"]["chat"] = {"id": -5, "type": "group", "title": "x"}
+    assert inbound(group) is None
+    blocked = {"update_id": 9, "my_chat_member": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": False, "first_name": "A"}, "date": 1,
+               "old_chat_member": {"status": "member", "user": {"id": 2, "is_bot": True, "first_name": "B"}},
+               "new_chat_member": {"status": "kicked", "until_date": 0, "user": {"id": 2, "is_bot": True, "first_name": "B"}}}}  # fmt: skip
+    assert inbound(blocked).kind == "blocked"
+
+
+@pytest.mark.parametrize("length", [0, 1, TEXT_LIMIT, TEXT_LIMIT + 1, 3 * TEXT_LIMIT + 7])
+def test_split_is_lossless_and_under_the_limit(length: int) -> None:
+    words = ("lorem ipsum dolor\nsit amet " * 2000)[:length]
+    parts = split(words)
+    assert "".join(parts) == words
+    assert all(len(p) <= TEXT_LIMIT for p in parts)
+    assert (
+        len(parts) == max(1, -(-length // TEXT_LIMIT)) or len(parts) == -(-length // TEXT_LIMIT) + 1
+    )
+
+
+def test_split_cuts_a_long_word_where_it_must() -> None:
+    assert split("x" * 5000) == ["x" * 4096, "x" * 904]
+    assert split("a" * 4000 + " " + "b" * 200) == ["a" * 4000 + " ", "b" * 200]
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    async with LocalServer(fake.app()) as server:
+        fake.url = server.url
+        yield fake
+
+
+def telegram_settings(
+    tmp_path: Path, rasa_url: str, slack: FakeSlack, tg: FakeTelegram, port: int, *, webhook: bool
+) -> Any:
+    base = settings_for(
+        f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), rasa_url, slack.url
+    )
+    return replace(
+        base, telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
+        public_url=f"http://127.0.0.1:{port}" if webhook else None, telegram_webhook_secret="s3cret-token",
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, rasa_url: str, slack: FakeSlack, tg: FakeTelegram
+) -> AsyncIterator[Frontdesk]:
+    port = free_port()
+    async with Frontdesk(
+        telegram_settings(tmp_path, rasa_url, slack, tg, port, webhook=True), port
+    ) as frontdesk:
+        yield frontdesk
+
+
+async def deliver(
+    app: Frontdesk, payload: dict[str, Any], secret: str = "s3cret-token"
+) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(
+            f"{app.url}/telegram/webhook",
+            json=payload,
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+
+
+async def sent_to(
+    tg: FakeTelegram, chat: int, matching: Any, timeout: float = 20
+) -> dict[str, Any]:
+    async def found() -> dict[str, Any] | None:
+        return next((s for s in tg.to(chat) if matching(s)), None)
+
+    return await eventually(found, timeout)  # type: ignore[return-value]
+
+
+async def card(slack: FakeSlack) -> dict[str, Any]:
+    async def found() -> list[dict[str, Any]]:
+        return [p for p in slack.posts if p.get("blocks") and not p.get("thread_ts")]
+
+    return (await eventually(found))[0]  # type: ignore[index]
+
+
+async def test_a_telegram_customer_reaches_an_employee_and_hears_back(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    assert tg.webhook["url"] == f"{app.url}/telegram/webhook"
+    assert tg.webhook["secret_token"] == "s3cret-token"
+    assert (await deliver(app, text(CHAT, "/start"))).status_code == 200
+    await sent_to(tg, CHAT, lambda s: "a bot" in s.get("text", ""))
+
+    assert (await deliver(app, text(CHAT, CHARGED_TWICE))).status_code == 200
+    intro_photo = await sent_to(tg, CHAT, lambda s: s["method"] == "sendPhoto")
+    name = intro_photo["caption"].split(",")[0]
+    assert name in ("Priya Sharma", "Tomás García")
+    assert "Usually answers Mon-Sun" in intro_photo["caption"]
+    await sent_to(
+        tg, CHAT, lambda s: f"{name} (" in s.get("text", "") and "will answer you here" in s["text"]
+    )
+
+    posted = await card(slack)
+    assert "Telegram" in json.dumps(posted["blocks"])
+    employee = posted["channel"][1:]
+    await send_event(
+        app.url, thread_reply(posted["channel"], posted["ts"], employee, "Refunded, sorry!")
+    )
+    reply = await sent_to(tg, CHAT, lambda s: s.get("text", "").endswith("Refunded, sorry!"))
+    assert reply["text"] == f"{name} (Billing): Refunded, sorry!"
+
+
+async def test_a_repeated_update_is_handled_once(app: Frontdesk, tg: FakeTelegram) -> None:
+    payload = text(CHAT, "hello there")
+    for _ in range(3):
+        assert (await deliver(app, payload)).status_code == 200
+    await sent_to(tg, CHAT, lambda s: "a bot" in s.get("text", ""))
+    await asyncio.sleep(0.5)
+    async with app.store.session() as session:
+        customer = (await session.exec(select(Message).where(Message.author == "customer"))).all()
+        stored = (await session.exec(select(TelegramUpdate))).all()
+    assert len(customer) == 1
+    assert len(stored) == 1
+    assert len([s for s in tg.to(CHAT) if "a bot" in s.get("text", "")]) == 1
+
+
+@pytest.mark.parametrize("secret", ["", "wrong", "s3cret-token-but-longer"])
+async def test_a_forged_secret_is_rejected_and_nothing_stored(app: Frontdesk, secret: str) -> None:
+    assert (await deliver(app, text(CHAT, "hello"), secret=secret)).status_code == 401
+    async with app.store.session() as session:
+        assert (await session.exec(select(TelegramUpdate))).all() == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"update_id": "7"}', b'{"message": {}}'])
+async def test_malformed_updates_are_refused(app: Frontdesk, body: bytes) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{app.url}/telegram/webhook",
+            content=body,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+        )
+    assert response.status_code == 400
+    async with app.store.session() as session:
+        assert (await session.exec(select(TelegramUpdate))).all() == []
+
+
+async def test_a_429_storm_delays_but_loses_and_repeats_nothing(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    await sent_to(tg, CHAT, lambda s: "will answer you here" in s.get("text", ""))
+    tg.fail_next("sendMessage", 429, times=3, retry_after=1)
+    started = time.monotonic()
+    for i in range(3):
+        await send_event(
+            app.url,
+            thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], f"reply {i}"),
+        )
+    await sent_to(tg, CHAT, lambda s: s.get("text", "").endswith("reply 2"))
+    assert time.monotonic() - started >= 3.0  # three waits of retry_after=1
+    replies = [
+        s["text"].rsplit(": ", 1)[1]
+        for s in tg.to(CHAT)
+        if s.get("text", "").split(": ")[-1].startswith("reply")
+    ]
+    assert replies == ["reply 0", "reply 1", "reply 2"]
+
+
+async def test_sends_to_one_chat_are_paced(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    for i in range(3):
+        await send_event(
+            app.url,
+            thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], f"paced {i}"),
+        )
+    await sent_to(tg, CHAT, lambda s: s.get("text", "").endswith("paced 2"))
+    stamps = [s["at"] for s in tg.to(CHAT)]
+    assert len(stamps) >= 5  # greeting, photo, introduction, three replies
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.95, gaps
+
+
+async def test_a_photo_reaches_the_thread_as_a_link_employees_can_open(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    await deliver(app, photo(CHAT, "here is the bank statement"))
+
+    async def in_thread() -> list[dict[str, Any]]:
+        return slack.posts_in(posted["channel"], posted["ts"])
+
+    note = (await eventually(in_thread))[0]  # type: ignore[index]
+    assert "here is the bank statement" in note["text"]
+    assert "sent a photo" in note["text"]
+    link = note["text"].split("<")[1].split("|")[0]
+    assert link.startswith(f"{app.url}/telegram/files/photo-{CHAT}?sig=")
+    assert BOT_TOKEN not in note["text"]
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(link)).content == FILE_BYTES
+        assert (await client.get(link.replace("sig=", "sig=0"))).status_code == 403
+
+
+async def test_an_edit_is_shown_as_an_edit(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    original = text(CHAT, "my order is 1234")
+    await deliver(app, original)
+    await deliver(app, edited(original, "my order is 12345"))
+
+    async def both() -> bool:
+        return len(slack.posts_in(posted["channel"], posted["ts"])) == 2
+
+    await eventually(both)
+    assert (
+        "(edited) my order is 12345" in slack.posts_in(posted["channel"], posted["ts"])[1]["text"]
+    )
+
+
+async def test_a_long_reply_is_split_without_losing_a_character(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    long_reply = "\n".join(
+        f"Line {i}: here is what happened with your payment." for i in range(200)
+    )
+    await send_event(
+        app.url, thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], long_reply)
+    )
+    await sent_to(
+        tg,
+        CHAT,
+        lambda s: s.get("text", "").endswith("Line 199: here is what happened with your payment."),
+    )
+    texts = [s["text"] for s in tg.to(CHAT) if s["method"] == "sendMessage"]
+    start = next(i for i, t in enumerate(texts) if "(Billing): Line 0:" in t)
+    joined = "".join(texts[start:])
+    assert joined.split("(Billing): ", 1)[1] == long_reply
+    assert all(len(t) <= TEXT_LIMIT for t in texts)
+    assert len(texts) - start == 3
+
+
+async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    await sent_to(tg, CHAT, lambda s: "will answer you here" in s.get("text", ""))
+    tg.blocked.add(CHAT)
+    await send_event(
+        app.url,
+        thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Are you there?"),
+    )
+
+    async def warned() -> list[dict[str, Any]]:
+        return [
+            p
+            for p in slack.posts_in(posted["channel"], posted["ts"])
+            if "did not reach the customer" in p["text"]
+        ]
+
+    warning = (await eventually(warned))[0]  # type: ignore[index]
+    assert "Are you there?" in warning["text"]
+    async with app.store.session() as session:
+        job = (
+            await session.exec(
+                select(OutboxJob)
+                .where(OutboxJob.kind == "telegram.send")
+                .order_by(col(OutboxJob.id).desc())
+            )
+        ).first()
+    assert job is not None
+    assert (job.status, job.attempts) == ("failed", 1)
+
+
+async def test_long_polling_commits_before_moving_the_offset(
+    tmp_path: Path, rasa_url: str, slack: FakeSlack, tg: FakeTelegram
+) -> None:
+    port = free_port()
+    async with Frontdesk(
+        telegram_settings(tmp_path, rasa_url, slack, tg, port, webhook=False), port
+    ) as app:
+        assert any(call[0] == "deleteWebhook" for call in tg.calls)
+        first = text(CHAT, "/start")
+        tg.queue_update(first)
+        await sent_to(tg, CHAT, lambda s: "a bot" in s.get("text", ""))
+
+        async def advanced() -> bool:
+            return any(
+                c[0] == "getUpdates" and int(c[1].get("offset") or 0) == first["update_id"] + 1
+                for c in tg.calls
+            )
+
+        await eventually(advanced)
+        async with app.store.session() as session:
+            assert await session.get(TelegramUpdate, first["update_id"]) is not None
+    # A restart starts after the last committed update.
+    tg.calls.clear()
+    async with Frontdesk(
+        telegram_settings(tmp_path, rasa_url, slack, tg, port, webhook=False), port
+    ):
+
+        async def resumed() -> bool:
+            return any(c[0] == "getUpdates" for c in tg.calls)
+
+        await eventually(resumed)
+        offsets = [int(c[1].get("offset") or 0) for c in tg.calls if c[0] == "getUpdates"]
+        assert offsets[0] == first["update_id"] + 1
+
+
+async def test_one_customer_on_both_channels(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    async with Visitor(app.url) as visitor:
+        await visitor.say(CHARGED_TWICE)
+        posted = await card(slack)
+        employee = posted["channel"][1:]
+        await send_event(
+            app.url, thread_reply(posted["channel"], posted["ts"], employee, "Refunded.")
+        )
+        await visitor.message(lambda m: m["kind"] == "employee")
+        await visitor.socket.send(json.dumps({"type": "link_telegram"}))
+        link = (await visitor.frame(lambda f: f["type"] == "telegram_link"))["url"]
+        assert link.startswith(f"https://t.me/{BOT_USERNAME}?start=")
+        code = link.split("start=")[1]
+
+        await deliver(app, text(CHAT, f"/start {code}"))
+        await sent_to(tg, CHAT, lambda s: "now linked" in s.get("text", ""))
+        await deliver(app, text(CHAT, "One more thing about that payment on my invoice"))
+
+        async def answered_in_thread() -> bool:
+            return len(slack.posts_in(posted["channel"], posted["ts"])) == 1
+
+        await eventually(answered_in_thread)  # the same open conversation, now on Telegram
+        await send_event(
+            app.url, thread_reply(posted["channel"], posted["ts"], employee, "Sure, go on.")
+        )
+        await sent_to(tg, CHAT, lambda s: s.get("text", "").endswith("Sure, go on."))
+        # The widget shows the whole history, Telegram part included.
+        await visitor.message(
+            lambda m: m["text"] == "One more thing about that payment on my invoice"
+        )
+
+    await deliver(app, text(CHAT, f"/start {code}"))  # a used code
+    await sent_to(tg, CHAT, lambda s: "expired or was already used" in s.get("text", ""))
+
+
+async def test_updates_from_one_chat_queue_in_one_lane(app: Frontdesk) -> None:
+    for payload in (
+        text(CHAT, "one"),
+        text(CHAT + 1, "other chat"),
+        edited(text(CHAT, "two"), "2"),
+    ):
+        await deliver(app, payload)
+    async with app.store.session() as session:
+        jobs = (
+            await session.exec(
+                select(OutboxJob)
+                .where(OutboxJob.kind == "telegram.update")
+                .order_by(col(OutboxJob.id))
+            )
+        ).all()
+    assert [job.lane for job in jobs] == [
+        f"telegram:{CHAT}",
+        f"telegram:{CHAT + 1}",
+        f"telegram:{CHAT}",
+    ]

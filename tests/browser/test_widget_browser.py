@@ -1,0 +1,150 @@
+"""The widget in headless Chromium, through the demo page, with the real app, Rasa and
+the Slack double: what a customer sees and does."""
+
+import asyncio
+from typing import Any
+
+from playwright.async_api import Page, expect
+from sqlmodel import select
+
+from bot.tables import Message
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk
+from tests.fakes.slack import FakeSlack, send_event, thread_reply
+
+CHARGED_TWICE = "I was charged twice for my subscription this month"
+BILLING = {
+    "U0PRIYA01": ("Priya Sharma", "Billing specialist"),
+    "U0TOMAS01": ("Tomás García", "Subscriptions and billing"),
+}
+
+
+async def card(slack: FakeSlack) -> dict[str, Any]:
+    async def found() -> list[dict[str, Any]]:
+        return [p for p in slack.posts if p.get("blocks") and not p.get("thread_ts")]
+
+    return (await eventually(found))[0]  # type: ignore[index]
+
+
+async def write(page: Page, text: str) -> None:
+    await page.get_by_label("Message").fill(text)
+    await page.get_by_role("button", name="Send").click()
+
+
+async def test_a_visitor_is_introduced_and_hears_back_by_name(
+    page: Page, shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(shop.url)
+    log = page.get_by_role("log")
+    await expect(log).to_be_visible()
+    await write(page, CHARGED_TWICE)
+    await expect(log).to_contain_text("a bot")
+    await expect(log).to_contain_text("will answer you here")
+
+    posted = await card(slack)
+    employee = posted["channel"][1:]
+    name, title = BILLING[employee]
+    await expect(log).to_contain_text(f"{name} ({title}) will answer you here")
+    assert CHARGED_TWICE in str(posted["blocks"])
+
+    await send_event(
+        shop.url,
+        thread_reply(
+            posted["channel"], posted["ts"], employee, "Hi, I've refunded the duplicate charge."
+        ),
+    )
+    reply = log.locator("article.fd-employee")
+    await expect(reply).to_contain_text("Hi, I've refunded the duplicate charge.")
+    await expect(reply).to_contain_text(name)
+    await expect(reply).to_contain_text(title)
+    photo = reply.get_by_role("img", name=name)
+    await expect(photo).to_be_visible()
+    assert await photo.evaluate("img => img.naturalWidth") > 0
+
+    # Every message shows who wrote it.
+    authors = await log.locator("article .fd-author b").all_text_contents()
+    assert len(authors) == await log.locator("article").count()
+    assert set(authors) >= {"You", "Acme assistant", name}
+
+
+async def test_a_reload_keeps_identity_and_history(
+    page: Page, shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(shop.url)
+    await write(page, CHARGED_TWICE)
+    posted = await card(slack)
+    await send_event(
+        shop.url,
+        thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Refund on its way."),
+    )
+    log = page.get_by_role("log")
+    await expect(log).to_contain_text("Refund on its way.")
+    token = await page.evaluate("() => JSON.stringify(localStorage)")
+    assert "token" in token
+    assert "token=" not in page.url
+
+    await page.reload()
+    await expect(page.get_by_role("log")).to_contain_text(CHARGED_TWICE)
+    await expect(page.get_by_role("log")).to_contain_text("Refund on its way.")
+    await write(page, "Thanks! Got it.")
+
+    async def relayed() -> bool:
+        return len(slack.posts_in(posted["channel"], posted["ts"])) == 1
+
+    await eventually(relayed)  # the same conversation, the same thread
+
+
+async def test_text_is_rendered_as_text(page: Page, shop: Frontdesk, slack: FakeSlack) -> None:
+    await page.goto(shop.url)
+    attack = '<img src=x onerror="window.pwned=1"><b>bold?</b>'
+    await write(page, attack)
+    log = page.get_by_role("log")
+    await expect(log.locator("article.fd-customer")).to_contain_text(attack)
+    posted = await card(slack)
+    await send_event(
+        shop.url,
+        thread_reply(
+            posted["channel"],
+            posted["ts"],
+            posted["channel"][1:],
+            "<script>window.pwned=2</script> &lt;i&gt;hi&lt;/i&gt;",
+        ),
+    )
+    await expect(log.locator("article.fd-employee")).to_contain_text("<i>hi</i>")
+    assert await page.evaluate("() => window.pwned") is None
+    assert await log.locator("img[src='x'], script, .fd-text *").count() == 0
+
+
+async def test_a_quick_reply_answers_the_clarifying_question(
+    page: Page, shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(shop.url)
+    await write(page, "what's the weather like in Paris tomorrow")
+    choice = page.get_by_role("button", name="Payments and invoices")
+    await expect(choice).to_be_visible()
+    await choice.click()
+    await expect(page.get_by_role("log")).to_contain_text("will answer you here")
+    posted = await card(slack)
+    assert posted["channel"][1:] in BILLING
+
+
+async def test_messages_written_while_disconnected_are_sent_once_on_reconnect(
+    page: Page, shop: Frontdesk
+) -> None:
+    await page.goto(shop.url)
+    await write(page, "hello")
+    status = page.get_by_role("status").last
+    await expect(page.get_by_role("log")).to_contain_text("a bot")
+    await shop.stop()
+    await expect(status).to_have_text("Reconnecting…")
+    await write(page, "are you still there?")
+    await expect(page.locator(".fd-sending")).to_have_count(1)
+    await asyncio.sleep(0.5)
+    await shop.start()
+    await expect(page.locator(".fd-sending")).to_have_count(0, timeout=30_000)
+    await expect(status).to_have_text("Connected")
+    async with shop.store.session() as session:
+        bodies = (
+            await session.exec(select(Message.body).where(Message.author == "customer"))
+        ).all()
+    assert sorted(bodies) == ["are you still there?", "hello"]

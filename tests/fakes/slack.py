@@ -1,0 +1,272 @@
+"""A Slack Web API double on 127.0.0.1 (the methods Frontdesk calls), which records what
+it was sent and can answer 429, 5xx or lose a response; and a sender of signed events."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+SIGNING_SECRET = "test-signing-secret"
+BOT_USER = "UBOTFRONT"
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: int | None = None
+    perform: bool = False  # do the work, then fail: a lost response
+    error: str | None = None  # an "ok": false answer, as Slack gives for a bad request
+
+
+@dataclass
+class FakeSlack:
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # id -> real name
+    url: str = ""  # set once it is served
+    sockets: list[WebSocket] = field(default_factory=list)  # Socket Mode connections
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        perform: bool = False,
+        error: str | None = None,
+    ) -> None:
+        fault = Fault(status, retry_after, perform, error)
+        self.faults.setdefault(method, []).extend(fault for _ in range(times))
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["GET", "POST"]),
+                WebSocketRoute("/socket-mode", self._socket_mode),
+                Route("/photos/{name}", _photo),  # employees' photos, where tests point them
+            ]
+        )
+
+    def posts_in(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        return [
+            p for p in self.posts if p["channel"] == channel and p.get("thread_ts") == thread_ts
+        ]
+
+    async def _handle(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        self.calls.append(method)
+        args = await _arguments(request)
+        token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if request.headers.get("authorization") != f"Bearer {token}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        fault = self.faults.get(method, []).pop(0) if self.faults.get(method) else None
+        if fault is not None and not fault.perform:
+            return _failure(fault)
+        result = self._perform(method, args)
+        if fault is not None:
+            return _failure(fault)
+        return JSONResponse(result)
+
+    async def push(self, kind: str, payload: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+        """Send a Socket Mode envelope (events_api or interactive); return the app's ack."""
+        envelope_id = f"env-{next(self._ts)}"
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                    "accepts_response_payload": kind == "interactive", "retry_attempt": 0, "retry_reason": ""}  # fmt: skip
+        async with asyncio.timeout(timeout):
+            while not self.sockets:
+                await asyncio.sleep(0.05)
+            await self.sockets[-1].send_text(json.dumps(envelope))
+            while envelope_id not in self.acks:
+                await asyncio.sleep(0.02)
+        return self.acks[envelope_id]
+
+    async def _socket_mode(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(
+            json.dumps(
+                {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "AFRONT"}}
+            )
+        )
+        self.sockets.append(websocket)
+        try:
+            while True:
+                frame = json.loads(await websocket.receive_text())
+                if "envelope_id" in frame:
+                    self.acks[frame["envelope_id"]] = frame
+        except WebSocketDisconnect:
+            self.sockets.remove(websocket)
+
+    def _perform(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http", "ws", 1) + "/socket-mode"}
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": "BFRONT",
+                "team_id": "TACME",
+                "user": "frontdesk",
+                "team": "Acme",
+            }
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args["users"])}}
+        if method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            post = {**args, "ts": ts}
+            if isinstance(post.get("metadata"), str):
+                post["metadata"] = json.loads(post["metadata"])
+            self.posts.append(post)
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts},
+            }
+        if method == "chat.update":
+            self.updates.append(args)
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "users.info":
+            user = str(args["user"])
+            name = self.users.get(user, "Someone Else")
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": name.lower(),
+                    "real_name": name,
+                    "profile": {"real_name": name},
+                },
+            }
+        if method in ("conversations.history", "conversations.replies"):
+            thread = args.get("ts")
+            found = [
+                {"ts": p["ts"], "text": p.get("text"), "metadata": p.get("metadata")}
+                for p in self.posts
+                if p["channel"] == args["channel"]
+                and (thread is None or p.get("thread_ts") == thread or p["ts"] == thread)
+            ]
+            return {"ok": True, "messages": found}
+        return {"ok": False, "error": "unknown_method"}
+
+
+# A 2x2 PNG: enough for a browser to decode and lay out.
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d494844520000000200000002080600000072b60d240000001149444154"
+    "789c63304e3bf31f8419600c00508e0991207c36c50000000049454e44ae426082"
+)
+
+
+async def _photo(request: Request) -> Response:
+    return Response(_PNG, media_type="image/png")
+
+
+def _failure(fault: Fault) -> Response:
+    if fault.error is not None:
+        return JSONResponse({"ok": False, "error": fault.error}, status_code=fault.status)
+    if fault.status == 429:
+        return JSONResponse(
+            {"ok": False, "error": "ratelimited"},
+            status_code=429,
+            headers={"Retry-After": str(fault.retry_after or 1)},
+        )
+    return Response("upstream trouble", status_code=fault.status, media_type="text/plain")
+
+
+async def _arguments(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json") and body:
+        args.update(json.loads(body))
+    elif body:
+        args.update(dict(urllib.parse.parse_qsl(body.decode())))
+    for key in ("blocks", "metadata"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
+
+
+def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+_event_ids = itertools.count(1)
+
+
+def thread_reply(
+    channel: str, thread_ts: str, user: str, text: str, ts: str | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "message", "channel": channel, "user": user, "text": text,
+        "ts": ts or f"{time.time():.6f}", "thread_ts": thread_ts, "channel_type": "im" if channel.startswith("D") else "channel",
+    }  # fmt: skip
+
+
+def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "unused", "team_id": "TACME", "api_app_id": "AFRONT", "type": "event_callback",
+        "event": event, "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
+        "authorizations": [{"team_id": "TACME", "user_id": BOT_USER, "is_bot": True}],
+    }  # fmt: skip
+
+
+async def send_event(
+    app_url: str,
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    retry_num: int | None = None,
+) -> httpx.Response:
+    """POST an event callback to the app as Slack would, signed unless `headers` say otherwise."""
+    body = json.dumps(event_callback(event, event_id))
+    sent = {"Content-Type": "application/json", **(headers if headers is not None else sign(body))}
+    if retry_num is not None:
+        sent |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)
+
+
+async def press(
+    app_url: str,
+    user: str,
+    action: dict[str, Any],
+    channel: str = "D0",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """A block action (a button or menu in a card), as Slack posts it: a signed form."""
+    payload = {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "TACME"},
+        "team": {"id": "TACME"}, "api_app_id": "AFRONT", "token": "unused", "trigger_id": "1.2.3",
+        "container": {"type": "message", "channel_id": channel}, "channel": {"id": channel},
+        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
+    }  # fmt: skip
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    sent = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **(headers if headers is not None else sign(body)),
+    }
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)

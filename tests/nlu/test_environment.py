@@ -1,0 +1,62 @@
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from nlu import RasaSetupError
+from nlu.environment import RasaEnvironment, find_python310, run_step
+
+
+def fake_python(path: Path, version: str) -> Path:
+    path.write_text(f"#!/bin/sh\necho {version}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_an_explicit_python310_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python = fake_python(tmp_path / "py", "3.10")
+    monkeypatch.setenv("FRONTDESK_PYTHON310", str(python))
+    assert find_python310() == python
+
+
+def test_a_missing_python310_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = fake_python(tmp_path / "python3.10", "3.12")  # a shim answering for another version
+    monkeypatch.setenv("FRONTDESK_PYTHON310", str(wrong))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if Path("/usr/bin/python3.10").exists() or Path("/usr/local/bin/python3.10").exists():
+        pytest.skip("this machine has a system python3.10")
+    with pytest.raises(RasaSetupError, match=r"pyenv install 3\.10") as caught:
+        find_python310()
+    assert "RASA_URL" in str(caught.value)
+
+
+def test_this_machine_finds_a_python310() -> None:
+    assert find_python310().exists()
+
+
+def test_a_venv_is_ready_only_with_the_marker(tmp_path: Path) -> None:
+    env = RasaEnvironment(tmp_path / "venv")
+    assert not env.is_ready()
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / ".frontdesk-installed").write_text("rasa==3.6.21\n")
+    assert env.is_ready()
+    assert env.env()["RASA_TELEMETRY_ENABLED"] == "false"
+
+
+def test_a_failing_step_shows_its_last_lines() -> None:
+    printed: list[str] = []
+    command = ["sh", "-c", "echo one; printf 'two\\rthree\\n'; echo boom >&2; exit 3"]
+    with pytest.raises(RasaSetupError, match="exit 3") as caught:
+        run_step(
+            command,
+            printed.append,
+            env=dict(os.environ),
+            shown=lambda line: None if line == "one" else line,
+        )
+    assert printed == ["  two", "  three", "  boom"]
+    assert "| one" in str(caught.value)

@@ -1,0 +1,108 @@
+"""The client against the real Rasa server and the shipped model."""
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from nlu import NluTimeout, NluUnavailable, RasaClassifier
+from nlu.service import NluService
+from nlu.training import RasaProject
+
+
+@pytest.fixture
+async def client(rasa_url: str) -> AsyncIterator[RasaClassifier]:
+    classifier = RasaClassifier([rasa_url], timeout=30.0)
+    yield classifier
+    await classifier.aclose()
+
+
+UNSEEN = [
+    ("hiya, anyone about this morning?", "greet"),
+    ("ok that's everything, bye for now", "goodbye"),
+    ("I'd like to talk to a human being please", "human_handoff"),
+    ("my parcel still hasn't shown up, where is it?", "order_status"),
+    ("I want my money back for the broken lamp", "refund"),
+    ("why is there a second payment on my card statement", "billing"),
+    ("stop my acme plus membership from renewing", "cancel_subscription"),
+    ("the checkout page shows an error every time I pay", "technical_support"),
+    ("i keep typing my password and it says incorrect", "account_access"),
+    ("do you do discounts if I buy 40 chairs for my office?", "sales"),
+    ("this is the worst service I have ever had, I want to complain", "complaint"),
+    ("which team won the rugby at the weekend", "out_of_scope"),
+]
+
+
+def test_these_inputs_are_not_training_examples() -> None:
+    trained = {e.text.casefold().strip(" ?!.") for e in RasaProject().examples()}
+    assert not [text for text, _ in UNSEEN if text.casefold().strip(" ?!.") in trained]
+
+
+@pytest.mark.parametrize(("text", "intent"), UNSEEN)
+async def test_the_shipped_model_knows_the_default_intents(
+    client: RasaClassifier, text: str, intent: str
+) -> None:
+    result = await client.classify(text)
+    assert result.intent == intent, result
+
+
+async def test_entities_come_back_once(client: RasaClassifier) -> None:
+    result = await client.classify("where is order 4821937? my email is jo@example.com")
+    assert [(e.name, e.value) for e in result.entities] == [
+        ("order_id", "4821937"),
+        ("email", "jo@example.com"),
+    ]
+
+
+async def test_a_slash_does_not_choose_the_intent(client: RasaClassifier) -> None:
+    """Raw, Rasa answers "/anything" with intent "anything" at confidence 1.0."""
+    guarded = await client.classify("/where is my order")
+    plain = await client.classify("where is my order")
+    assert guarded.intent == "order_status"
+    assert guarded.intent == plain.intent
+    assert guarded.confidence == pytest.approx(plain.confidence)
+
+
+async def test_an_external_server_through_urls(rasa_url: str) -> None:
+    service = NluService(urls=[rasa_url], home=Path("unused"), progress=print)
+    async with service as classifier:
+        assert (await classifier.classify("where is my order 12345")).intent == "order_status"
+
+
+async def test_a_server_that_never_answers_times_out() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RasaClassifier([f"http://127.0.0.1:{port}"], timeout=0.3)
+    with pytest.raises(NluTimeout):
+        await client.classify("hello")
+    await client.aclose()
+    server.close()
+
+
+async def test_a_dead_managed_server_is_restarted(nlu_service: NluService) -> None:
+    server = nlu_service.server
+    if server is None or server.pid is None:
+        pytest.skip("RASA_URL points at servers this run does not manage")
+    client = nlu_service.classifier
+    restarts = server.restarts
+    os.kill(server.pid, signal.SIGKILL)
+    await asyncio.sleep(0.5)
+    with pytest.raises(NluUnavailable):
+        await client.classify("hello")
+    async with asyncio.timeout(300):
+        while True:
+            try:
+                result = await client.classify("where is my order 12345")
+                break
+            except NluUnavailable:
+                await asyncio.sleep(1)
+    assert result.intent == "order_status"
+    assert server.restarts == restarts + 1
