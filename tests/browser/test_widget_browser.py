@@ -96,11 +96,12 @@ async def test_a_reload_keeps_identity_and_history(
 
 async def test_text_is_rendered_as_text(page: Page, shop: Frontdesk, slack: FakeSlack) -> None:
     await page.goto(shop.url)
+    await write(page, "I'd like to speak to a person please")
+    posted = await card(slack)
     attack = '<img src=x onerror="window.pwned=1"><b>bold?</b>'
     await write(page, attack)
     log = page.get_by_role("log")
-    await expect(log.locator("article.fd-customer")).to_contain_text(attack)
-    posted = await card(slack)
+    await expect(log.locator("article.fd-customer").last).to_contain_text(attack)
     await send_event(
         shop.url,
         thread_reply(
