@@ -23,6 +23,7 @@ from bot.store import (
     conversation_for_thread,
     current_assignment,
     link_customers,
+    message_in_conversation,
     open_conversation,
     previous_employee,
     roster,
@@ -173,10 +174,9 @@ class Relay:
         """Outbox handler: classify a message in triage, answer it, maybe hand off."""
         config = self.config()
         async with self.store.session() as session:
-            message = await session.get(Message, job.payload["message_id"])
-            assert message is not None
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
+            message, conversation = await message_in_conversation(
+                session, job.payload["message_id"]
+            )
             if conversation.status != "triage":  # handed off while this one waited
                 enqueue(session, "slack.post", {"message_id": message.id}, conversation.id)
                 await session.commit()

@@ -24,6 +24,7 @@ from bot.tables import (
     Customer,
     EmployeeStatus,
     LinkCode,
+    Message,
     SlackThread,
 )
 from routing import EmployeeState
@@ -121,6 +122,17 @@ async def previous_employee(session: AsyncSession, customer_id: int) -> str | No
         .limit(1)
     )
     return result.first()
+
+
+async def message_in_conversation(
+    session: AsyncSession, message_id: int
+) -> tuple[Message, Conversation]:
+    """A stored message and its conversation (both must exist: outbox jobs name them)."""
+    message = await session.get(Message, message_id)
+    assert message is not None
+    conversation = await session.get(Conversation, message.conversation_id)
+    assert conversation is not None
+    return message, conversation
 
 
 async def open_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:

@@ -31,7 +31,7 @@ from bot.metrics import Metrics
 from bot.outbox import GiveUp, Handler, RetryLater, enqueue
 from bot.relay import Relay
 from bot.settings import Settings
-from bot.store import Store, new_link_code
+from bot.store import Store, message_in_conversation, new_link_code
 from bot.tables import (
     Contact,
     Conversation,
@@ -351,10 +351,9 @@ class TelegramDesk:
         part that was sent if an earlier attempt stopped half-way."""
         config = self.config()
         async with self.store.session() as session:
-            message = await session.get(Message, job.payload["message_id"])
-            assert message is not None
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
+            message, conversation = await message_in_conversation(
+                session, job.payload["message_id"]
+            )
             chat = (
                 await session.exec(
                     select(Contact.address)

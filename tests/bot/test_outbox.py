@@ -13,7 +13,8 @@ from bot.outbox import GiveUp, Outbox, RetryLater, backoff, enqueue
 from bot.store import Store
 from bot.tables import OutboxJob
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# The outbox's clock, a day ahead of the wall clock that stamps new jobs: they are due.
+NOW = datetime.now(UTC) + timedelta(days=1)
 
 
 @pytest.fixture
