@@ -132,8 +132,9 @@ class Outbox:
                 self._running.add(task)
                 task.add_done_callback(self._finished)
             if not claimed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+                with contextlib.suppress(TimeoutError):  # not wait_for: see widget.Connection._push
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

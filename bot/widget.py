@@ -124,7 +124,8 @@ class Widget:
             return
         await websocket.accept()
         try:
-            hello = await asyncio.wait_for(websocket.receive_text(), _HELLO_TIMEOUT)
+            async with asyncio.timeout(_HELLO_TIMEOUT):
+                hello = await websocket.receive_text()
             frame = _parse(hello)
             if frame is None or frame.get("type") != "hello":
                 await _send(websocket, {"type": "error", "code": "hello_expected"})
@@ -301,8 +302,12 @@ class Connection:
                 self.cursor = frame["id"]
             if len(page) == PAGE:
                 continue  # more history to send
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that ends this task if the event fires at the same moment,
+            # and the socket's handler then never returns (seen as a hung shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=self.widget.poll)
+                async with asyncio.timeout(self.widget.poll):
+                    await wake.wait()
             wake.clear()
 
 

@@ -96,7 +96,8 @@ class RasaServer:
             return
         process.terminate()
         try:
-            await asyncio.wait_for(process.wait(), timeout=10)
+            async with asyncio.timeout(10):
+                await process.wait()
         except TimeoutError:
             process.kill()
             await process.wait()
