@@ -1,5 +1,6 @@
 """Widget visitors through the whole app: WebSocket in, committed, acknowledged;
-triage (with the real NLU) to the introduction of a person. SQLite, no Slack."""
+triage (with the real NLU) to the introduction of a person. SQLite, and PostgreSQL
+when TEST_DATABASE_URL is set; no Slack."""
 
 import asyncio
 import os
@@ -38,26 +39,38 @@ async def visitor(
             acks.append(time.perf_counter() - start)
 
 
-async def run(rasa_url: str, visitors: int = 100, follow_ups: int = 4) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        await one(rasa_url, f"sqlite:///{Path(scratch) / 'fd.db'}", "SQLite", visitors, follow_ups)
-    if admin := os.environ.get("TEST_DATABASE_URL"):
-        async with PostgresDatabase(admin) as url:
-            await one(rasa_url, url, "PostgreSQL", visitors, follow_ups)
+async def run(rasa_url: str, follow_ups: int = 4) -> None:
+    """A quiet site (visitors one after another), then a rush (100 at once)."""
+    for visitors, at_once in ((20, 1), (100, 100)):
+        with tempfile.TemporaryDirectory() as scratch:
+            sqlite = f"sqlite:///{Path(scratch) / 'fd.db'}"
+            await one(rasa_url, sqlite, "SQLite", visitors, at_once, follow_ups)
+        if admin := os.environ.get("TEST_DATABASE_URL"):
+            async with PostgresDatabase(admin) as url:
+                await one(rasa_url, url, "PostgreSQL", visitors, at_once, follow_ups)
 
 
-async def one(rasa_url: str, database: str, name: str, visitors: int, follow_ups: int) -> None:
-    print(f"Relay on {name}: {visitors} widget visitors at once, {follow_ups + 1} messages each")
+async def one(
+    rasa_url: str, database: str, name: str, visitors: int, at_once: int, follow_ups: int
+) -> None:
+    print(
+        f"Relay on {name}: {visitors} widget visitors, {at_once} at a time, "
+        f"{follow_ups + 1} messages each"
+    )
+    room = asyncio.Semaphore(at_once)
+    acks: list[float] = []
+    introductions: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         settings = settings_for(database, always_open_config(directory), rasa_url, None)
         async with Frontdesk(settings) as app:
-            acks: list[float] = []
-            introductions: list[float] = []
+
+            async def admitted(index: int) -> None:
+                async with room:
+                    await visitor(app.url, index, acks, introductions, follow_ups)
+
             started = time.perf_counter()
-            await asyncio.gather(
-                *(visitor(app.url, i, acks, introductions, follow_ups) for i in range(visitors))
-            )
+            await asyncio.gather(*(admitted(i) for i in range(visitors)))
             elapsed = time.perf_counter() - started
     latencies("message stored and acknowledged", acks)
     latencies("first message to the bot's reply or introduction", introductions)
