@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
+from bot.settings import load_routing_config
 from nlu import NluTimeout, NluUnavailable, RasaClassifier
 from nlu.service import NluService
 from nlu.training import RasaProject
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ async def client(rasa_url: str) -> AsyncIterator[RasaClassifier]:
     await classifier.aclose()
 
 
-MIN_CONFIDENCE = yaml.safe_load(Path("config.yml").read_text())["triage"]["min_confidence"]
+MIN_CONFIDENCE = load_routing_config(ROOT / "config.yml").triage.min_confidence
 
 UNSEEN = [
     ("hiya, anyone about this morning?", "greet"),
