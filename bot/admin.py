@@ -10,16 +10,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import col, select
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.dryrun import dry_run
-from bot.store import Store
-from bot.tables import Conversation, EmployeeStatus, OutboxJob, utcnow
+from bot.store import Store, queue
+from bot.store import conversations as stored
+from bot.tables import conversations, utcnow
 from nlu import Classification
-from routing import Channel, ConfigError, RoutingConfig
+from routing import Channel, ConfigError, EmployeeState, RoutingConfig, availability
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -78,23 +79,23 @@ class Admin:
         return guarded
 
     async def roster(self, request: Request) -> Response:
-        config, roster, now = self.config(), await self.store.roster(), self.clock()
+        config, now = self.config(), self.clock()
+        async with self.store.reading() as connection:
+            roster = await stored.roster(connection)
         people = []
         for employee in config.employees:
-            state = roster.get(employee.id)
-            open_count = state.open_conversations if state else 0
-            away = bool(state and state.away)
+            state = roster.get(employee.id, EmployeeState())
             at_work = employee.hours.is_open(now)
             people.append(
                 {
                     "id": employee.id,
                     "name": employee.name,
                     "teams": list(employee.teams),
-                    "open_conversations": open_count,
+                    "open_conversations": state.open_conversations,
                     "max_open": employee.max_open,
-                    "away": away,
+                    "away": state.away,
                     "at_work": at_work,
-                    "available": at_work and not away and open_count < employee.max_open,
+                    "available": availability(employee, state, now) == "available",
                     "next_shift": None if at_work else employee.hours.next_opening(now).isoformat(),
                     "hours": employee.hours.describe(),
                 }
@@ -104,11 +105,11 @@ class Admin:
     async def conversations(self, request: Request) -> Response:
         status = request.query_params.get("status")
         limit = min(int(request.query_params.get("limit", "50") or 50), 500)
-        async with self.store.session() as session:
-            query = select(Conversation).order_by(col(Conversation.id).desc()).limit(limit)
-            if status:
-                query = query.where(Conversation.status == status)
-            rows = (await session.exec(query)).all()
+        query = select(conversations).order_by(conversations.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(conversations.c.status == status)
+        async with self.store.reading() as connection:
+            rows = (await connection.execute(query)).all()
         return JSONResponse(
             {
                 "conversations": [
@@ -130,14 +131,18 @@ class Admin:
         query = await _body(request, RouteQuery)
         if isinstance(query, Response):
             return query
-        previous = (
-            await self.store.previous_employee(query.customer_id) if query.customer_id else None
-        )
+        async with self.store.reading() as connection:
+            roster = await stored.roster(connection)
+            previous = (
+                await stored.previous_employee(connection, query.customer_id)
+                if query.customer_id
+                else None
+            )
         result = await dry_run(
             query.text,
             classify=self.classify,
             config=self.config(),
-            roster=await self.store.roster(),
+            roster=roster,
             now=self.clock(),
             channel=query.channel,
             previous_employee=previous,
@@ -153,13 +158,8 @@ class Admin:
         flag = await _body(request, AwayFlag)
         if isinstance(flag, Response):
             return flag
-        async with self.store.session() as session:
-            status = await session.get(EmployeeStatus, employee_id) or EmployeeStatus(
-                employee_id=employee_id
-            )
-            status.away, status.updated_at = flag.away, self.clock()
-            session.add(status)
-            await session.commit()
+        async with self.store.transaction() as connection:
+            await stored.set_away(connection, employee_id, flag.away, self.clock())
         return JSONResponse({"employee": employee_id, "away": flag.away})
 
     async def reload(self, request: Request) -> Response:
@@ -176,15 +176,8 @@ class Admin:
 
     async def outbox(self, request: Request) -> Response:
         status = request.query_params.get("status", "failed")
-        async with self.store.session() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxJob)
-                    .where(OutboxJob.status == status)
-                    .order_by(col(OutboxJob.id).desc())
-                    .limit(100)
-                )
-            ).all()
+        async with self.store.reading() as connection:
+            rows = await queue.jobs(connection, status)
         return JSONResponse(
             {
                 "jobs": [

@@ -1,5 +1,6 @@
-"""The ASGI app: one Starlette app mounting the widget, Slack, Telegram, admin and
-health endpoints; its lifespan owns the store, the NLU service and the outbox workers."""
+"""The ASGI app: one Starlette app that mounts the channels (widget, Telegram), the desk
+(Slack), the admin API and the health endpoints; its lifespan owns the store, the NLU
+service and the outbox. Here, and only here, the core meets the adapters."""
 
 from __future__ import annotations
 
@@ -9,21 +10,28 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sqlmodel import col, func, select
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from bot.admin import Admin
+from bot.conversations import Conversations
+from bot.customers import Customers
+from bot.delivery import Delivery
+from bot.desk import DeskWork
+from bot.employees import Employees
+from bot.jobs import Deliver, HandleInbound, OpenCard, PostInThread, PostNote, Triage, UpdateCard
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.news import News
 from bot.outbox import Outbox
-from bot.relay import Relay
+from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
 from bot.slack import SlackDesk
-from bot.store import Store
-from bot.tables import OPEN_STATUSES, Conversation, OutboxJob
-from bot.telegram import TelegramDesk
+from bot.store import Store, queue
+from bot.store.conversations import open_counts
+from bot.telegram import TelegramChannel
 from bot.widget import Widget
 from nlu import Classification, NluUnavailable
 from nlu.service import NluService
@@ -46,12 +54,13 @@ class Runtime:
     config: RoutingConfig
     store: Store
     metrics: Metrics
+    news: News
     nlu: NluService
     outbox: Outbox
-    relay: Relay
+    customers: Customers
     widget: Widget
-    slack: SlackDesk | None
-    telegram: TelegramDesk | None
+    slack: SlackDesk | None = None
+    telegram: TelegramChannel | None = None
     nlu_state: str = "starting"  # starting, ready, failed
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -70,31 +79,37 @@ class Runtime:
 
 
 def build(settings: Settings) -> Runtime:
-    """Wire the parts together; nothing starts until the app's lifespan does."""
+    """Wire the core to the adapters; nothing starts until the app's lifespan does."""
     config = load_routing_config(settings.config_path)
     store = Store(settings.database_url)
     metrics = Metrics()
-    outbox = Outbox(store, metrics)
+    news = News(store)
+    outbox = Outbox(store, metrics, news)
     nlu = NluService(urls=settings.rasa_urls, home=settings.home, progress=log.info)
     runtime: Runtime
-    relay = Relay(
-        store, outbox, metrics, lambda: runtime.config, lambda text: runtime.classify(text)
-    )
-    widget = Widget(settings, store, relay, lambda: runtime.config, metrics)
-    slack = (
-        SlackDesk(settings, store, relay, lambda: runtime.config)
-        if settings.slack_connected
-        else None
-    )
-    telegram = None
+    channels = Channels()
+    conversations = Conversations(store, outbox, channels, metrics, lambda: runtime.config)
+    customers = Customers(conversations, lambda text: runtime.classify(text))
+    notice = None if settings.slack_connected else SLACK_MISSING
+    runtime = Runtime(settings, config, store, metrics, news, nlu, outbox, customers,
+                      Widget(settings, customers, notice=notice))  # fmt: skip
+    channels.add(runtime.widget)
     if settings.telegram_bot_token:
-        telegram = TelegramDesk(settings, store, relay, lambda: runtime.config, metrics)
-        widget.telegram_link = telegram.link_url
-    runtime = Runtime(settings, config, store, metrics, nlu, outbox, relay, widget, slack, telegram)
-    outbox.register({"triage": relay.run_triage})
-    for desk in (slack, telegram):
-        if desk is not None:
-            outbox.register(desk.handlers())
+        telegram = runtime.telegram = TelegramChannel(settings, customers)
+        channels.add(telegram, sender=telegram, reader=telegram, inviter=telegram)
+    delivery = Delivery(conversations)
+    outbox.handle(Triage, customers.triage)
+    outbox.handle(HandleInbound, customers.handle_inbound)
+    outbox.handle(Deliver, delivery.deliver)
+    if settings.slack_connected:
+        slack = runtime.slack = SlackDesk(
+            settings, Employees(conversations), lambda: runtime.config
+        )
+        desk = DeskWork(conversations, slack)
+        outbox.handle(OpenCard, desk.open_card)
+        outbox.handle(PostInThread, desk.post_message)
+        outbox.handle(PostNote, desk.post_note)
+        outbox.handle(UpdateCard, desk.update_card)
     return runtime
 
 
@@ -110,7 +125,10 @@ def create_app(settings: Settings) -> Starlette:
             await runtime.slack.start()
         if runtime.telegram is not None:
             await runtime.telegram.start()
-        runtime.tasks.append(asyncio.create_task(_start_nlu(runtime), name="nlu-start"))
+        runtime.tasks += [
+            asyncio.create_task(_start_nlu(runtime), name="nlu-start"),
+            asyncio.create_task(runtime.news.listen(), name="news"),
+        ]
         await runtime.outbox.start()
         try:
             yield
@@ -173,8 +191,8 @@ async def _start_nlu(runtime: Runtime) -> None:
 
 async def _healthz(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    async with runtime.store.session() as session:
-        await session.exec(select(1))
+    async with runtime.store.reading() as connection:
+        await connection.execute(text("SELECT 1"))
     return JSONResponse(
         {
             "status": "ok",
@@ -187,18 +205,12 @@ async def _healthz(request: Request) -> JSONResponse:
 async def _metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics
-    async with runtime.store.session() as session:
-        jobs = await session.exec(
-            select(OutboxJob.status, func.count()).group_by(col(OutboxJob.status))
-        )
-        load = await session.exec(
-            select(Conversation.employee_id, func.count())
-            .where(col(Conversation.status).in_(OPEN_STATUSES))
-            .group_by(col(Conversation.employee_id))
-        )
-        for status, count in jobs.all():
-            metrics.outbox.labels(status).set(count)
-        metrics.open_conversations.clear()
-        for employee, count in load.all():
-            metrics.open_conversations.labels(employee or "unassigned").set(count)
+    async with runtime.store.reading() as connection:
+        jobs = await queue.counts(connection)
+        load = await open_counts(connection)
+    for status, count in jobs.items():
+        metrics.outbox.labels(status).set(count)
+    metrics.open_conversations.clear()
+    for employee, count in load.items():
+        metrics.open_conversations.labels(employee or "unassigned").set(count)
     return Response(metrics.render(), media_type=CONTENT_TYPE)

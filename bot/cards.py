@@ -4,11 +4,11 @@ conversation card's blocks, and turning Slack events into our own values."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.roles import Card, Line
 from routing import RoutingConfig
 
 CLOSE, TAKE_OVER, TRANSFER = "frontdesk_close", "frontdesk_take_over", "frontdesk_transfer"
@@ -26,45 +26,6 @@ class ThreadReply:
     user: str
     text: str
     ts: str
-
-
-@dataclass(frozen=True)
-class Line:
-    author: str  # a display name
-    kind: str  # customer, bot, employee, note, system
-    text: str
-    at: datetime
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Earlier:
-    """One of the customer's earlier conversations."""
-
-    started: datetime
-    intent: str | None
-    employee: str | None
-    status: str
-    messages: int
-
-
-@dataclass(frozen=True)
-class CardView:
-    conversation_id: int
-    customer: str
-    channel: str  # how they wrote: "the web chat", "Telegram (@ada)"
-    language: str | None
-    tags: Sequence[str]
-    intent: str | None
-    confidence: float | None
-    entities: Mapping[str, str]
-    rule: str | None
-    reasons: Sequence[str]
-    assignee: str
-    transcript: Sequence[Line]
-    earlier: Sequence[Earlier]
-    in_channel: bool  # posted in a team channel (colleagues can take over)
-    status: str | None = None  # "Closed by ...", shown instead of the buttons
 
 
 def to_reply(event: Mapping[str, Any]) -> ThreadReply | None:
@@ -127,11 +88,14 @@ def to_plain(text: str, names: Mapping[str, str]) -> str:
     return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def card(view: CardView, config: RoutingConfig) -> tuple[str, list[dict[str, Any]]]:
-    """The first post of a conversation: notification text and blocks."""
+def card(
+    view: Card, config: RoutingConfig, *, in_channel: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """A conversation's card: notification text and blocks. In a team channel
+    (`in_channel`) colleagues get a Take over button."""
     topic = view.intent.replace("_", " ") if view.intent else "a question"
     # Plain text in the header; Slack parses the notification text, so it is escaped.
-    summary = f"New conversation about {topic} from {view.customer}, for {view.assignee}"
+    summary = f"New conversation about {topic} from {view.customer}, for {view.employee.name}"
     who = [f"*{escape(view.customer)}* wrote in {view.channel}"]
     if view.language:
         who.append(f"language {view.language}")
@@ -167,7 +131,7 @@ def card(view: CardView, config: RoutingConfig) -> tuple[str, list[dict[str, Any
     if view.status:
         blocks.append(_context(escape(view.status)))
     else:
-        blocks.append(_actions(view, config))
+        blocks.append(_actions(view, config, in_channel))
         blocks.append(
             _context(
                 "Reply in this thread to answer. Start with `note:` to keep a message internal."
@@ -176,7 +140,7 @@ def card(view: CardView, config: RoutingConfig) -> tuple[str, list[dict[str, Any
     return escape(summary), blocks
 
 
-def _actions(view: CardView, config: RoutingConfig) -> dict[str, Any]:
+def _actions(view: Card, config: RoutingConfig, in_channel: bool) -> dict[str, Any]:
     value = str(view.conversation_id)
     elements: list[dict[str, Any]] = [
         {
@@ -187,7 +151,7 @@ def _actions(view: CardView, config: RoutingConfig) -> dict[str, Any]:
             "style": "danger",
         },
     ]
-    if view.in_channel:
+    if in_channel:
         elements.append(
             {"type": "button", "action_id": TAKE_OVER, "text": _plain("Take over"), "value": value}
         )

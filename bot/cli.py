@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.dryrun import as_text, dry_run
 from bot.settings import Settings, load_routing_config
 from bot.store import Store
+from bot.store import conversations as stored
 from nlu import RasaSetupError
 from nlu.evaluation import cross_validate, format_report, held_out, score
 from nlu.server import RasaServer
@@ -178,8 +179,11 @@ async def _route_async(args: argparse.Namespace) -> int:
     store = Store(settings.database_url)
     try:
         await store.create_schema()
-        roster = await store.roster()
-        previous = await store.previous_employee(args.customer) if args.customer else None
+        async with store.reading() as connection:
+            roster = await stored.roster(connection)
+            previous = (
+                await stored.previous_employee(connection, args.customer) if args.customer else None
+            )
     finally:
         await store.close()
     if not settings.rasa_urls:

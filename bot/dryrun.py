@@ -27,7 +27,7 @@ async def dry_run(
     nlu_error = None
     try:
         classification = await classify(text)
-    except (NluError, ValueError) as exc:
+    except NluError as exc:
         nlu_error = str(exc)
     request = RoutingRequest(
         channel=channel,

@@ -1,6 +1,7 @@
 """The outbox: work committed in the same transaction as the data it is about, then
-done by workers, retried with backoff that honours Retry-After, in order within a
-conversation, and safe with several app instances on one database."""
+done by this instance at once (or by any instance, claimed in batches), retried with
+backoff that honours Retry-After, in order within a lane, with leases that are renewed
+while a job runs so that a crashed instance's jobs are taken over within seconds."""
 
 from __future__ import annotations
 
@@ -8,23 +9,27 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import exists, or_, update
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot import legacy
+from bot.jobs import Job, UnknownJob, decode, encode, kind_of
 from bot.metrics import Metrics
-from bot.store import Store
+from bot.news import News
+from bot.store import Store, queue
 from bot.tables import OutboxJob, utcnow
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[OutboxJob], Awaitable[None]]
+J = TypeVar("J", bound=Job)
 Clock = Callable[[], datetime]
+JOBS = "jobs"  # the news that there is work to claim
 
 
 class RetryLater(Exception):
@@ -40,20 +45,53 @@ class GiveUp(Exception):
     """The job can never succeed (a blocked bot, a deleted channel): stop retrying."""
 
 
-def enqueue(
-    session: AsyncSession,
-    kind: str,
-    payload: dict[str, Any],
-    conversation_id: int | None,
-    lane: str | None = None,
-) -> OutboxJob:
-    """Add a job to the caller's transaction: it exists only if that commits. Jobs
-    run in order within their lane, by default their conversation."""
-    if lane is None and conversation_id is not None:
-        lane = f"conversation:{conversation_id}"
-    job = OutboxJob(kind=kind, payload=payload, conversation_id=conversation_id, lane=lane)
-    session.add(job)
-    return job
+@dataclass(frozen=True)
+class Work(Generic[J]):
+    """A job being done: which attempt this is, and how far earlier attempts got."""
+
+    job: J
+    id: int
+    attempt: int
+    checkpoint: int
+    conversation_id: int | None
+
+
+class Tx:
+    """A transaction in progress: its connection, the jobs it adds, the news it will
+    announce. Jobs and news exist only if it commits."""
+
+    def __init__(self, connection: AsyncConnection, outbox: Outbox) -> None:
+        self.connection = connection
+        self.outbox = outbox
+        self.started: list[OutboxJob] = []  # claimed for this instance: run after commit
+        self.queued = False  # added for whichever instance claims them
+        self.news: set[str] = set()
+
+    async def enqueue(
+        self, job: Job, *, conversation_id: int | None, lane: str | None = ""
+    ) -> None:
+        """Add a job, in order within `lane` (by default the conversation's)."""
+        if lane == "":
+            lane = f"conversation:{conversation_id}" if conversation_id is not None else None
+        kind, payload = encode(job)
+        now = self.outbox.clock()
+        handled = kind in self.outbox.handlers
+        until = now + self.outbox.lease if handled else None
+        row, claimed = await queue.enqueue(
+            self.connection, kind, payload,
+            conversation_id=conversation_id, lane=lane, now=now, claim_until=until,
+        )  # fmt: skip
+        if claimed:
+            self.started.append(row)
+        else:
+            self.queued = True
+
+    def announce(self, news: str) -> None:
+        self.news.add(news)
+
+
+Record = Callable[[Tx], Awaitable[None]]  # what a job's success writes, with its completion
+Handler = Callable[[Work[Any]], Awaitable[Record | None]]
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
@@ -70,140 +108,222 @@ class Outbox:
         self,
         store: Store,
         metrics: Metrics,
+        news: News,
         *,
-        workers: int = 4,
-        lease: float = 120.0,
+        concurrency: int = 64,
+        lease: float = 15.0,
         max_attempts: int = 20,
         poll: float = 1.0,
         clock: Clock = utcnow,
     ) -> None:
         self.store = store
         self.metrics = metrics
+        self.news = news
         self.handlers: dict[str, Handler] = {}
-        self.workers = workers
+        self.concurrency = concurrency
         self.lease = timedelta(seconds=lease)
         self.max_attempts = max_attempts
         self.poll = poll
         self.clock = clock
         self._wake = asyncio.Event()
-        self._dispatcher: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._finished: list[dict[str, Any]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        news.subscribe(JOBS, lambda _news: self.wake())
 
-    def register(self, handlers: Mapping[str, Handler]) -> None:
-        """Jobs of kinds without a handler (Slack before it is configured) wait, stored."""
-        self.handlers.update(handlers)
+    def handle(self, kind: type[J], handler: Callable[[Work[J]], Awaitable[Record | None]]) -> None:
+        """Jobs of kinds without a handler (a desk not configured yet) wait, stored."""
+        self.handlers[kind_of(kind)] = handler
+
+    def claimable(self) -> list[str]:
+        old = [k for k, new in legacy.OLD_KINDS.items() if any(n in self.handlers for n in new)]
+        return [*self.handlers, *old]
 
     def wake(self) -> None:
         self._wake.set()
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A transaction whose jobs start, and whose news is heard, once it commits."""
+        async with self.store.transaction() as connection:
+            tx = Tx(connection, self)
+            yield tx
+            if tx.queued:
+                tx.news.add(JOBS)
+            for news in tx.news:
+                await self.news.publish(connection, news)
+        self._start(tx.started)
+        for news in tx.news:
+            self.news.deliver(news)
+
     async def start(self) -> None:
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="outbox")
+        self._tasks = [
+            asyncio.create_task(self._dispatch(), name="outbox"),
+            asyncio.create_task(self._renew(), name="outbox-leases"),
+        ]
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._dispatcher, *self._running) if t is not None]
+        tasks = [*self._tasks, *self._running.values()]
+        if self._flushing is not None:
+            tasks.append(self._flushing)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._dispatcher, self._running = None, set()
+        self._tasks, self._running, self._flushing = [], {}, None
 
     async def run_due(self, limit: int = 50) -> int:
         """Claim and run, one after another, the jobs that are due now; how many ran."""
         jobs = await self._claim(limit)
         for job in jobs:
             await self._run(job)
+        await self._flush()
         return len(jobs)
 
+    @property
+    def busy(self) -> bool:
+        """Whether jobs are running or outcomes are waiting to be written."""
+        return bool(self._running or self._finished) or not (
+            self._flushing is None or self._flushing.done()
+        )
+
+    async def idle(self) -> None:
+        """Wait until the jobs started so far have run and their outcomes are written."""
+        while self.busy:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            if self._flushing is not None:
+                await asyncio.gather(self._flushing, return_exceptions=True)
+            await asyncio.sleep(0)
+
+    async def save_checkpoint(self, work: Work[Any], checkpoint: int) -> None:
+        async with self.store.transaction() as connection:
+            await queue.save_checkpoint(connection, work.id, checkpoint)
+
+    def _start(self, jobs: list[OutboxJob]) -> None:
+        for job in jobs:
+            assert job.id is not None
+            task = asyncio.create_task(self._run(job), name=f"outbox-job-{job.id}")
+            self._running[job.id] = task
+            task.add_done_callback(partial(self._done, job.id))
+
+    def _done(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+
     async def _dispatch(self) -> None:
-        """Claim as many due jobs as there are free workers and run them concurrently;
-        sleep until woken (new work, a job finished) or the poll interval passes."""
+        """Claim as many due jobs as there are free slots; sleep until woken (new work,
+        a job finished) or the poll interval passes."""
         while True:
             self._wake.clear()
-            free = self.workers - len(self._running)
+            free = self.concurrency - len(self._running)
             claimed: list[OutboxJob] = []
             if free > 0:
                 try:
                     claimed = await self._claim(free)
                 except Exception:
                     log.exception("outbox failed to claim jobs")
-            for job in claimed:
-                task = asyncio.create_task(self._run(job), name=f"outbox-job-{job.id}")
-                self._running.add(task)
-                task.add_done_callback(self._finished)
-            if not claimed:
-                with contextlib.suppress(TimeoutError):  # not wait_for: see widget.Connection._push
+            self._start(claimed)
+            if len(claimed) < free or free <= 0:
+                with contextlib.suppress(TimeoutError):  # not wait_for: see widget.Connection
                     async with asyncio.timeout(self.poll):
                         await self._wake.wait()
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        self.wake()
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await self.renew_leases()
+            except Exception:
+                log.exception("outbox failed to renew its leases")
+
+    async def renew_leases(self) -> None:
+        """Extend the claims on the jobs running here: while this instance lives, no
+        other takes them over."""
+        if self._running:
+            async with self.store.transaction() as connection:
+                await queue.renew(connection, list(self._running), self.clock() + self.lease)
 
     async def _claim(self, limit: int) -> list[OutboxJob]:
-        """Due jobs that are first in their lane, each claimed with a conditional
-        update so that only one worker on any instance gets it."""
         now = self.clock()
-        earlier = aliased(OutboxJob)
-        free = or_(col(OutboxJob.locked_until).is_(None), col(OutboxJob.locked_until) < now)
-        first_in_line = ~exists().where(
-            col(earlier.lane) == col(OutboxJob.lane),
-            col(earlier.status) == "pending",
-            col(earlier.id) < col(OutboxJob.id),
-        )
-        async with self.store.session() as session:
-            candidates = await session.exec(
-                select(OutboxJob)
-                .where(OutboxJob.status == "pending", OutboxJob.run_after <= now, free)
-                .where(col(OutboxJob.kind).in_(self.handlers), first_in_line)
-                .order_by(col(OutboxJob.id))
-                .limit(limit)
-            )
-            jobs = list(candidates.all())
-            session.expunge_all()  # only the conditional updates below write
-            claimed = []
-            for job in jobs:
-                result = await session.exec(
-                    update(OutboxJob)
-                    .where(col(OutboxJob.id) == job.id, col(OutboxJob.status) == "pending", free)
-                    .values(locked_until=now + self.lease, attempts=col(OutboxJob.attempts) + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:
-                    job.attempts += 1
-                    claimed.append(job)
-            await session.commit()
-        return claimed
+        async with self.store.transaction() as connection:
+            return await queue.claim(connection, self.claimable(), now, now + self.lease, limit)
 
-    async def _run(self, job: OutboxJob) -> None:
-        outcome, error, delay = "done", None, 0.0
+    async def _run(self, row: OutboxJob) -> None:
+        assert row.id is not None
+        outcome, error, delay, record = "done", None, 0.0, None
         try:
-            await self.handlers[job.kind](job)
+            job = decode(row.kind, dict(row.payload))
+            work = Work(job, row.id, row.attempts, row.checkpoint, row.conversation_id)
+            record = await self.handlers[kind_of(job)](work)
         except RetryLater as exc:
             outcome, error = "retry", str(exc)
-            delay = exc.after if exc.after is not None else backoff(job.attempts)
-        except GiveUp as exc:
+            delay = exc.after if exc.after is not None else backoff(row.attempts)
+        except (GiveUp, UnknownJob) as exc:
             outcome, error = "failed", str(exc)
         except Exception as exc:
-            log.exception("outbox job raised", extra={"job": job.id, "kind": job.kind})
-            outcome, error, delay = "retry", f"{type(exc).__name__}: {exc}", backoff(job.attempts)
-        if outcome == "retry" and job.attempts >= self.max_attempts:
+            log.exception("outbox job raised", extra={"job": row.id, "kind": row.kind})
+            outcome, error, delay = "retry", f"{type(exc).__name__}: {exc}", backoff(row.attempts)
+        if outcome == "done" and record is not None:
+            try:
+                await self._record(row, record)
+                return
+            except Exception as exc:
+                log.exception("outbox job's result not stored", extra={"job": row.id})
+                outcome, error, delay = (
+                    "retry",
+                    f"{type(exc).__name__}: {exc}",
+                    backoff(row.attempts),
+                )
+        self._finish(row, outcome, error, delay)
+
+    async def _record(self, row: OutboxJob, record: Record) -> None:
+        """A job's result and its completion commit together: a crash cannot leave the
+        result without the completion, and so cannot make the job run twice."""
+        async with self.transaction() as tx:
+            await record(tx)
+            await queue.finish(tx.connection, [self._outcome(row, "done", None, 0.0)])
+        self._report(row, "done", None)
+        self.wake()  # the next job in its lane can go
+
+    def _finish(self, row: OutboxJob, outcome: str, error: str | None, delay: float) -> None:
+        if outcome == "retry" and row.attempts >= self.max_attempts:
             outcome = "failed"
-        self.metrics.jobs.labels(job.kind, outcome).inc()
+        self._report(row, outcome, error)
+        self._finished.append(self._outcome(row, outcome, error, delay))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="outbox-finish")
+
+    def _outcome(
+        self, row: OutboxJob, outcome: str, error: str | None, delay: float
+    ) -> dict[str, Any]:
+        now = self.clock()
+        retry = outcome == "retry"
+        return {
+            "job": row.id,
+            "status": "pending" if retry else outcome,
+            "run_after": now + timedelta(seconds=delay) if retry else now,
+            "finished_at": None if retry else now,
+            "last_error": error,
+        }
+
+    async def _flush(self) -> None:
+        """Write the outcomes gathered meanwhile, in one transaction."""
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                async with self.store.transaction() as connection:
+                    await queue.finish(connection, batch)
+            except Exception:
+                log.exception("outbox failed to record finished jobs; their leases will lapse")
+            self.wake()
+
+    def _report(self, row: OutboxJob, outcome: str, error: str | None) -> None:
+        self.metrics.jobs.labels(row.kind, outcome).inc()
+        level = {"done": logging.DEBUG, "retry": logging.INFO}.get(outcome, logging.WARNING)
         log.log(
-            logging.WARNING if outcome == "failed" else logging.INFO,
+            level,
             "outbox job %s",
             outcome,
-            extra={"job": job.id, "kind": job.kind, "attempt": job.attempts, "error": error},
+            extra={"job": row.id, "kind": row.kind, "attempt": row.attempts, "error": error},
         )
-        now = self.clock()
-        values: dict[str, Any] = {"locked_until": None, "last_error": error}
-        if outcome == "retry":
-            values["run_after"] = now + timedelta(seconds=delay)
-        else:
-            values.update(status=outcome, finished_at=now)
-        async with self.store.session() as session:
-            await session.exec(
-                update(OutboxJob).where(col(OutboxJob.id) == job.id).values(**values)
-            )
-            await session.commit()

@@ -1,18 +1,19 @@
-"""The stored tables: customers and their contacts, conversations, messages,
-assignments, employee status, and the outbox of work still to do."""
+"""The stored tables: customers and their contacts, conversations, messages, assignments,
+the employees' live state, the threads conversations have on the employees' desk, the
+inbox of raw updates from channels and the outbox of work still to do."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     DateTime,
     Dialect,
     Index,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -21,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 OPEN_STATUSES = ("waiting", "open")
+CUSTOMER_VISIBLE = ("customer", "bot", "employee")
 
 
 def utcnow() -> datetime:
@@ -55,6 +57,11 @@ def _json(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
+def _pending_only() -> dict[str, Any]:
+    where = text("status = 'pending'")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
 
@@ -67,7 +74,7 @@ class Customer(SQLModel, table=True):
 
 class Contact(SQLModel, table=True):
     """One way to reach a customer: a channel and that channel's address for them
-    (a Telegram chat id; for the widget, a hash of the visitor's token)."""
+    (a chat id; for the widget, a hash of the visitor's token)."""
 
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("channel", "address"),)
@@ -81,8 +88,8 @@ class Contact(SQLModel, table=True):
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
-    # One conversation at a time per customer, even with several app instances.
     __table_args__ = (
+        # One conversation at a time per customer, even with several app instances.
         Index(
             "one_open_conversation",
             "customer_id",
@@ -90,12 +97,14 @@ class Conversation(SQLModel, table=True):
             sqlite_where=text("status != 'closed'"),
             postgresql_where=text("status != 'closed'"),
         ),
+        # The roster counts open conversations per employee without reading history.
+        Index("conversations_by_status", "status", "employee_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id", index=True)
-    channel: str
-    status: str = Field(default="triage", index=True)  # triage, waiting, open, closed
+    channel: str  # where the customer last wrote, and so where replies go
+    status: str = "triage"  # triage, waiting, open, closed
     # What triage learnt, and where it is: the question it asked, if any.
     intent: str | None = None
     confidence: float | None = None
@@ -103,26 +112,26 @@ class Conversation(SQLModel, table=True):
     introduced: bool = False  # the bot has said it is a bot
     offered: list[str] = _json(list)  # intents offered in the clarifying question
     asked_for: str | None = None  # the entity the bot asked for
-    # Who has it, and the Slack thread it lives in now.
-    employee_id: str | None = Field(default=None, index=True)
-    slack_channel: str | None = None
-    slack_thread_ts: str | None = None
+    # Who has it, and the desk thread that reaches the customer now (None between a
+    # transfer and the new card).
+    employee_id: str | None = None
+    thread_id: int | None = None
     created_at: datetime = _at()
     closed_at: datetime | None = _at(nullable=True)
 
 
-class SlackThread(SQLModel, table=True):
-    """Every Slack thread a conversation has had (a transfer starts a new one), so a
-    reply in an old thread still finds its conversation."""
+class Thread(SQLModel, table=True):
+    """Every thread a conversation has had on the employees' desk (a transfer starts a
+    new one), so that a reply in an old thread still finds its conversation."""
 
-    __tablename__ = "slack_threads"
-    __table_args__ = (UniqueConstraint("channel", "ts"),)
+    __tablename__ = "desk_threads"
+    __table_args__ = (UniqueConstraint("place", "thread"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
-    channel: str
-    ts: str
     assignment_id: int = Field(foreign_key="assignments.id", index=True)
+    place: str  # where on the desk: a channel, a direct message
+    thread: str  # the desk's id for the thread's first post
     created_at: datetime = _at()
 
 
@@ -131,15 +140,18 @@ class Message(SQLModel, table=True):
     message delivered twice by a retrying channel is stored once."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("messages_in_order", "conversation_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    conversation_id: int = Field(foreign_key="conversations.id")
     author: str  # customer, bot, employee, note, system
     employee_id: str | None = None
     body: str = Field(sa_type=Text)
     details: dict[str, Any] = _json(dict)  # quick replies, the employee introduced, ...
-    source: str  # web, telegram, slack, bot
+    source: str  # a channel's name, "desk" or "bot"
     source_id: str | None = None
     created_at: datetime = _at()
 
@@ -161,51 +173,58 @@ class Assignment(SQLModel, table=True):
 
 
 class EmployeeStatus(SQLModel, table=True):
-    """Live state an admin sets: away or not."""
+    """An employee's live state: away or not (set by an admin), and when they were last
+    given a conversation (kept here so the roster need not read every assignment)."""
 
     __tablename__ = "employee_status"
 
     employee_id: str = Field(primary_key=True)
     away: bool = False
+    last_assigned_at: datetime | None = _at(nullable=True)
     updated_at: datetime = _at()
 
 
 class OutboxJob(SQLModel, table=True):
-    """Work that must happen after a commit: classifying, posting to Slack, sending
-    to Telegram. Retried with backoff until done; in order within a lane (a
-    conversation, or a Telegram chat before it has one)."""
+    """Work that must happen after a commit (see jobs.py), retried with backoff until
+    done; in order within a lane (a conversation, or a chat before it has one)."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        Index("outbox_due", "run_after", **_pending_only()),
+        Index("outbox_lanes", "lane", "id", **_pending_only()),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(index=True)
-    conversation_id: int | None = Field(default=None, index=True)
-    lane: str | None = Field(default=None, index=True)  # jobs in one lane run in order
+    kind: str
+    conversation_id: int | None = None
+    lane: str | None = None  # jobs in one lane run in order
     payload: dict[str, Any] = _json(dict)
     status: str = Field(default="pending", index=True)  # pending, done, failed
     attempts: int = 0
-    run_after: datetime = _at(index=True)
+    checkpoint: int = 0  # how far a job done in steps got (parts of a long message)
+    run_after: datetime = _at()
     locked_until: datetime | None = _at(nullable=True)
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _at()
     finished_at: datetime | None = _at(nullable=True)
 
 
-class TelegramUpdate(SQLModel, table=True):
-    """A Telegram update as received, stored before Telegram is told we have it; its
-    id is the key, so a repeated update is recognised whatever order it comes in."""
+class Inbound(SQLModel, table=True):
+    """An update from a channel, stored as received before the channel is told we have
+    it; its key is the channel's id for it, so a repeat is recognised in any order."""
 
-    __tablename__ = "telegram_updates"
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "key"),)
 
-    update_id: int = Field(
-        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
-    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    key: str
     payload: dict[str, Any] = _json(dict)
     received_at: datetime = _at()
 
 
 class LinkCode(SQLModel, table=True):
-    """A one-time code that joins a widget visitor and a Telegram chat into one customer."""
+    """A one-time code that joins a customer on one channel to the same person on another."""
 
     __tablename__ = "link_codes"
 
@@ -213,3 +232,20 @@ class LinkCode(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     used_at: datetime | None = _at(nullable=True)
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for the queries on the hot path."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+customers = table(Customer)
+contacts = table(Contact)
+conversations = table(Conversation)
+threads = table(Thread)
+messages = table(Message)
+assignments = table(Assignment)
+employee_status = table(EmployeeStatus)
+outbox = table(OutboxJob)
+inbox = table(Inbound)
+link_codes = table(LinkCode)

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -18,8 +17,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
@@ -27,21 +24,13 @@ from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.metrics import Metrics
-from bot.outbox import GiveUp, Handler, RetryLater, enqueue
-from bot.relay import Relay
+from bot.customers import Customers
+from bot.jobs import HandleInbound
+from bot.outbox import RetryLater
+from bot.pacing import Pacer
+from bot.roles import Outgoing, Progress, Undeliverable
 from bot.settings import Settings
-from bot.store import Store, message_in_conversation, new_link_code
-from bot.tables import (
-    Contact,
-    Conversation,
-    Customer,
-    Message,
-    OutboxJob,
-    TelegramUpdate,
-    utcnow,
-)
-from routing import RoutingConfig
+from bot.store import queue
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +38,8 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
-_PER_CHAT_INTERVAL = 1.0  # Telegram asks for about one message a second per chat
+_PER_CHAT_PER_SECOND = 1.0  # Telegram asks for about one message a second per chat
+NAME, TITLE = "telegram", "Telegram"
 
 Kind = Literal["start", "text", "edit", "attachment", "blocked"]
 Send = Callable[[int], Awaitable[None]]  # one part of a message, to a chat
@@ -141,21 +131,19 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [*parts, text] if text or not parts else parts
 
 
-class TelegramDesk:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        relay: Relay,
-        config: Callable[[], RoutingConfig],
-        metrics: Metrics,
-    ) -> None:
+class TelegramChannel:
+    """Telegram as a customer channel (see roles): it sends each message, keeps raw
+    updates in the inbox before acting on them, and invites customers with t.me links."""
+
+    name, title = NAME, TITLE
+
+    def __init__(self, settings: Settings, customers: Customers) -> None:
         assert settings.telegram_bot_token is not None
         self.settings = settings
-        self.store = store
-        self.relay = relay
-        self.config = config
-        self.metrics = metrics
+        self.customers = customers
+        self.outbox = customers.conversations.outbox
+        self.metrics = customers.metrics
+        self.store = customers.store
         api = settings.telegram_api_url.rstrip("/")
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -171,14 +159,7 @@ class TelegramDesk:
         )
         self._file_key = _derived(settings.telegram_bot_token, "files").encode()
         self._poller: asyncio.Task[None] | None = None
-        self._last_sent: dict[int, float] = {}
-
-    @property
-    def username(self) -> str:
-        return self.bot.username
-
-    def handlers(self) -> dict[str, Handler]:
-        return {"telegram.update": self.handle_update, "telegram.send": self.send}
+        self.pacer = Pacer(_PER_CHAT_PER_SECOND)
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe
@@ -201,6 +182,10 @@ class TelegramDesk:
                 await self._poller
         await self.application.stop()
         await self.application.shutdown()
+
+    def invitation(self, code: str) -> str:
+        """A t.me link that, opened, links the customer's Telegram chat to them."""
+        return f"https://t.me/{self.bot.username}?start={code}"
 
     # Telegram -> us ------------------------------------------------------------
 
@@ -226,25 +211,21 @@ class TelegramDesk:
 
     async def store_update(self, payload: dict[str, Any]) -> bool:
         """Commit an update and the job that handles it; False if it was seen before."""
-        try:
-            async with self.store.session() as session:
-                session.add(TelegramUpdate(update_id=payload["update_id"], payload=payload))
-                enqueue(
-                    session, "telegram.update", {"update_id": payload["update_id"]}, None,
-                    lane=f"telegram:{_chat_of(payload)}",
-                )  # fmt: skip
-                await session.commit()
-        except IntegrityError:
-            self.metrics.duplicates.labels("telegram").inc()
-            return False
-        self.relay.outbox.wake()
+        key = str(payload["update_id"])
+        async with self.outbox.transaction() as tx:
+            now = self.outbox.clock()
+            if not await queue.store_inbound(tx.connection, NAME, key, payload, now):
+                self.metrics.duplicates.labels(NAME).inc()
+                return False
+            lane = f"inbound:{NAME}:{_chat_of(payload)}"  # one chat's updates in order
+            await tx.enqueue(HandleInbound(NAME, key), conversation_id=None, lane=lane)
         return True
 
     async def _poll(self) -> None:
         """Long polling: the offset moves past an update only after it is committed."""
-        async with self.store.session() as session:
-            last = (await session.exec(select(func.max(TelegramUpdate.update_id)))).one()
-        offset = (last + 1) if last is not None else None
+        async with self.store.reading() as connection:
+            last = await queue.last_inbound(connection, NAME)
+        offset = int(last["update_id"]) + 1 if last is not None else None
         failures = 0
         while True:
             try:
@@ -267,61 +248,33 @@ class TelegramDesk:
                 await self.store_update(update.to_dict())
                 offset = update.update_id + 1
 
-    async def handle_update(self, job: OutboxJob) -> None:
-        async with self.store.session() as session:
-            stored = await session.get(TelegramUpdate, job.payload["update_id"])
-            assert stored is not None
-        inbound = to_inbound(Update.de_json(stored.payload, self.bot))
+    async def handle_inbound(self, payload: dict[str, Any]) -> None:
+        """A stored update, acted on: the customer's message goes to the core."""
+        inbound = to_inbound(Update.de_json(payload, self.bot))
         if inbound is None or inbound.kind == "blocked":
             return  # a blocked bot shows when the next send fails
-        customer_id = await self._customer(inbound)
+        customers = self.customers
+        customer_id = await customers.identify(
+            NAME, str(inbound.chat_id), name=inbound.name, language=inbound.language
+        )
         source_id = f"{inbound.chat_id}:{inbound.message_id}"
         if inbound.kind == "start":
-            await self.relay.start_chat(customer_id, "telegram", inbound.start_code, source_id)
+            await customers.start(customer_id, NAME, inbound.start_code, source_id)
         elif inbound.kind == "edit":
-            edit_id = f"{source_id}:edit:{job.payload['update_id']}"
+            edit_id = f"{source_id}:edit:{payload['update_id']}"
             edited: dict[str, Any] = {"edited": True}
-            await self.relay.receive(
-                customer_id, "telegram", inbound.text, edit_id, edited, triage=False
-            )
+            await customers.receive(customer_id, NAME, inbound.text, edit_id, edited, triage=False)
         elif inbound.kind == "attachment":
             assert inbound.attachment is not None
             details = {
                 "attachment": {"kind": inbound.attachment, "url": self.file_link(inbound.file_id)}
             }
             text = inbound.text or f"[{inbound.attachment}]"
-            await self.relay.receive(customer_id, "telegram", text, source_id, details=details)
+            await customers.receive(customer_id, NAME, text, source_id, details=details)
         else:
-            await self.relay.receive(customer_id, "telegram", inbound.text, source_id)
+            await customers.receive(customer_id, NAME, inbound.text, source_id)
 
-    async def _customer(self, inbound: Inbound) -> int:
-        """The customer behind a chat, made on first contact."""
-        address = str(inbound.chat_id)
-        query = select(Contact.customer_id).where(
-            Contact.channel == "telegram", Contact.address == address
-        )
-        async with self.store.session() as session:
-            if (customer_id := (await session.exec(query)).first()) is not None:
-                return customer_id
-            customer = Customer(name=inbound.name, language=inbound.language)
-            session.add(customer)
-            await session.flush()
-            assert customer.id is not None
-            session.add(Contact(customer_id=customer.id, channel="telegram", address=address))
-            try:
-                await session.commit()
-                return customer.id
-            except IntegrityError:  # another worker made it first
-                await session.rollback()
-                return (await session.exec(query)).one()
-
-    async def link_url(self, customer_id: int) -> str:
-        """A t.me link that, opened, links this customer's Telegram chat to them."""
-        async with self.store.session() as session:
-            code = await new_link_code(session, customer_id, utcnow())
-        return f"https://t.me/{self.username}?start={code}"
-
-    # Files: links employees can open from Slack, without our bot token in them.
+    # Files: links employees can open from the desk, without our bot token in them.
 
     def file_link(self, file_id: str | None) -> str | None:
         if file_id is None or not self.settings.public_url:
@@ -330,7 +283,7 @@ class TelegramDesk:
         return f"{self.settings.public_url.rstrip('/')}/telegram/files/{file_id}?sig={signature}"
 
     async def file(self, request: Request) -> Response:
-        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for Slack."""
+        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for employees."""
         file_id = request.path_params["file_id"]
         expected = hmac.new(self._file_key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
         if not hmac.compare_digest(request.query_params.get("sig", "").encode(), expected.encode()):
@@ -346,62 +299,39 @@ class TelegramDesk:
 
     # us -> Telegram ------------------------------------------------------------
 
-    async def send(self, job: OutboxJob) -> None:
-        """A customer-visible message to the chat, in parts; resumes after the last
-        part that was sent if an earlier attempt stopped half-way."""
-        config = self.config()
-        async with self.store.session() as session:
-            message, conversation = await message_in_conversation(
-                session, job.payload["message_id"]
-            )
-            chat = (
-                await session.exec(
-                    select(Contact.address)
-                    .where(
-                        Contact.customer_id == conversation.customer_id,
-                        Contact.channel == "telegram",
-                    )
-                    .order_by(col(Contact.id).desc())
-                )
-            ).first()
-        if chat is None:
-            raise GiveUp("the customer has no Telegram chat")
-        parts = self._parts(message, config)
-        done = int(message.details.get("telegram_sent", 0))
-        for index, send in enumerate(parts[done:], start=done):
-            await self._pace(int(chat))
+    async def deliver(self, address: str, message: Outgoing, sent: int, progress: Progress) -> None:
+        """A message to the chat, in parts; resumes after the last part that was sent
+        if an earlier attempt stopped half-way."""
+        chat = int(address)
+        for index, send in enumerate(self._parts(message)[sent:], start=sent):
+            await self.pacer.wait(address)
             try:
-                await send(int(chat))
+                await send(chat)
             except RetryAfter as exc:
                 raise RetryLater("Telegram flood control", after=_retry_after(exc)) from exc
             except (Forbidden, BadRequest) as exc:
-                await self._undeliverable(conversation, message, str(exc))
-                raise GiveUp(f"Telegram refused: {exc}") from exc
+                raise Undeliverable(str(exc)) from exc
             except TelegramError as exc:
                 raise RetryLater(f"Telegram error: {type(exc).__name__}") from exc
-            finally:
-                self._last_sent[int(chat)] = time.monotonic()
-            async with self.store.session() as session:
-                message.details = {**message.details, "telegram_sent": index + 1}
-                session.add(message)
-                await session.commit()
+            await progress(index + 1)
 
-    def _parts(self, message: Message, config: RoutingConfig) -> list[Send]:
-        text = message.body
-        author = message.employee_id
-        if message.author == "employee" and author and config.has_employee(author):
-            employee = config.employee(author)
-            text = f"{employee.name} ({config.team(employee.teams[0]).name}): {text}"
+    def _parts(self, message: Outgoing) -> list[Send]:
+        text = message.text
+        if (author := message.author) is not None:
+            text = (
+                f"{author.name} ({author.team}): {text}"
+                if author.team
+                else f"{author.name}: {text}"
+            )
         parts: list[Send] = []
-        introduces = message.details.get("introduces")
-        if introduces and config.has_employee(introduces) and config.employee(introduces).photo_url:
-            person = config.employee(introduces)
-            caption = f"{person.name}, {person.title}\nUsually answers {person.hours.describe()}"
+        person = message.introduces
+        if person is not None and person.photo_url:
+            caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
             photo = str(person.photo_url)
             parts.append(partial(self._send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
         keyboard = None
-        if quick := message.details.get("quick_replies"):
-            rows = [[KeyboardButton(label)] for label in quick]
+        if message.quick_replies:
+            rows = [[KeyboardButton(label)] for label in message.quick_replies]
             keyboard = ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
         chunks = split(text)
         for i, chunk in enumerate(chunks):
@@ -414,22 +344,6 @@ class TelegramDesk:
 
     async def _send_photo(self, chat: int, *, photo: str, caption: str) -> None:
         await self.bot.send_photo(chat, photo, caption=caption)
-
-    async def _pace(self, chat: int) -> None:
-        wait = self._last_sent.get(chat, 0.0) + _PER_CHAT_INTERVAL - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    async def _undeliverable(
-        self, conversation: Conversation, message: Message, reason: str
-    ) -> None:
-        """Tell the conversation's Slack thread that a reply did not reach the customer."""
-        if message.author != "employee" or conversation.id is None:
-            return
-        note = f"This reply did not reach the customer on Telegram ({reason}): {message.body[:200]}"
-        async with self.store.session() as session:
-            enqueue(session, "slack.post", {"note": note}, conversation.id)
-            await session.commit()
 
 
 def _chat_of(payload: dict[str, Any]) -> object:

@@ -19,35 +19,35 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.metrics import Metrics
-from bot.relay import CUSTOMER_VISIBLE, Relay
+from bot.conversations import Conversations
+from bot.customers import Customers
+from bot.roles import Person
 from bot.settings import Settings
-from bot.store import Store
-from bot.tables import Contact, Conversation, Customer, Message
-from routing import RoutingConfig
+from bot.store.customers import customer_by_contact
+from bot.store.messages import seen_by_customer_after
+from bot.tables import Message
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+NAME, TITLE = "web", "the web chat"
 MAX_TEXT = 4000
 PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
-_POLL = 2.0  # on PostgreSQL, for messages another app instance stored
+_POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
 _MAX_ERRORS = 20
 
 
 class WidgetHub:
-    """Wakes the open sockets of a customer when something new is stored for them."""
+    """Wakes the open sockets of a customer when there is news for them."""
 
     def __init__(self) -> None:
         self._waiting: dict[int, set[asyncio.Event]] = {}
@@ -62,31 +62,30 @@ class WidgetHub:
         if not self._waiting.get(customer_id):
             self._waiting.pop(customer_id, None)
 
-    def notify(self, customer_id: int) -> None:
-        for event in self._waiting.get(customer_id, ()):
+    def heard(self, news: str) -> None:
+        """News "customer:12": something new for customer 12."""
+        customer = news.partition(":")[2]
+        for event in self._waiting.get(int(customer), ()) if customer.isdigit() else ():
             event.set()
 
 
 class Widget:
+    """The web chat: a customer channel (see roles.CustomerChannel) whose customers
+    read the store over a WebSocket rather than being sent each message."""
+
+    name, title = NAME, TITLE
+
     def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        relay: Relay,
-        config: Callable[[], RoutingConfig],
-        metrics: Metrics,
+        self, settings: Settings, customers: Customers, *, notice: str | None = None
     ) -> None:
         self.settings = settings
-        self.store = store
-        self.relay = relay
-        self.config = config
-        self.metrics = metrics
+        self.customers = customers
+        self.conversations: Conversations = customers.conversations
+        self.store = customers.store
+        self.metrics = customers.metrics
+        self.notice = notice  # shown on the demo page, e.g. that no desk is connected
         self.hub = WidgetHub()
-        relay.listeners.append(self.hub.notify)
-        # Set when Telegram is configured: makes a t.me link for a customer.
-        self.telegram_link: Callable[[int], Awaitable[str]] | None = None
-        # SQLite means one instance, whose own wake-ups are enough.
-        self.poll = None if store.engine.dialect.name == "sqlite" else _POLL
+        self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
 
@@ -98,14 +97,10 @@ class Widget:
         )
 
     async def demo(self, request: Request) -> HTMLResponse:
-        config = self.config()
+        config = self.conversations.config()
         notice = ""
-        if not self.settings.slack_connected:
-            notice = (
-                '<p class="notice" role="status"><strong>Slack is not connected.</strong> The '
-                "bot still triages, and handoffs are stored and wait until Slack is connected: "
-                "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN), see README.</p>"
-            )
+        if self.notice:
+            notice = f'<p class="notice" role="status">{html.escape(self.notice)}</p>'
         page = self._page.replace("{{company}}", html.escape(config.company.name))
         page = page.replace("{{notice}}", notice)
         return HTMLResponse(
@@ -153,54 +148,34 @@ class Widget:
     async def _identify(self, token: object) -> tuple[int, str]:
         """The customer behind a token; a new customer and token if it is unknown."""
         if isinstance(token, str) and 20 <= len(token) <= 100:
-            async with self.store.session() as session:
-                found = await session.exec(
-                    select(Contact.customer_id).where(
-                        Contact.channel == "web", Contact.address == _digest(token)
-                    )
-                )
-                customer_id = found.first()
+            async with self.store.reading() as connection:
+                customer_id = await customer_by_contact(connection, NAME, _digest(token))
             if customer_id is not None:
                 return customer_id, token
         token = secrets.token_urlsafe(24)  # 192 bits
-        async with self.store.session() as session:
-            customer = Customer()
-            session.add(customer)
-            await session.flush()
-            assert customer.id is not None
-            session.add(Contact(customer_id=customer.id, channel="web", address=_digest(token)))
-            await session.commit()
-        return customer.id, token
+        return await self.customers.identify(NAME, _digest(token)), token
 
     def _about(self) -> dict[str, Any]:
-        config = self.config()
+        config = self.conversations.config()
         return {
             "company": config.company.name,
             "bot": {"name": config.company.bot_name, "title": "Bot"},
             "max_text": MAX_TEXT,
-            "telegram": self.telegram_link is not None,
+            "telegram": "telegram" in self.conversations.channels.inviting(),
         }
 
     async def messages_after(self, customer_id: int, cursor: int) -> list[dict[str, Any]]:
-        async with self.store.session() as session:
-            rows = await session.exec(
-                select(Message)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Conversation.customer_id == customer_id, col(Message.id) > cursor)
-                .where(col(Message.author).in_(CUSTOMER_VISIBLE))
-                .order_by(col(Message.id))
-                .limit(PAGE)
-            )
-            return [self.frame(message) for message in rows.all()]
+        async with self.store.reading() as connection:
+            found = await seen_by_customer_after(connection, customer_id, cursor, PAGE)
+        return [self.frame(message) for message in found]
 
     def frame(self, message: Message) -> dict[str, Any]:
         """A stored message as the widget shows it: text, and who wrote it."""
-        config = self.config()
         author: dict[str, Any] = {"name": "You"}
         if message.author == "bot":
-            author = {"name": config.company.bot_name, "title": "Bot"}
+            author = {"name": self.conversations.config().company.bot_name, "title": "Bot"}
         elif message.author == "employee":
-            author = _person(config, message.employee_id)
+            author = _person(self.conversations.person(message.employee_id))
         frame: dict[str, Any] = {
             "id": message.id,
             "kind": message.author,
@@ -208,12 +183,12 @@ class Widget:
             "text": message.body,
             "at": message.created_at.isoformat(),
         }
-        if message.author == "customer" and message.source == "web" and message.source_id:
+        if message.author == "customer" and message.source == NAME and message.source_id:
             frame["client_id"] = message.source_id.partition(":")[2]
         if quick := message.details.get("quick_replies"):
             frame["quick_replies"] = quick
         if introduces := message.details.get("introduces"):
-            frame["introduces"] = _person(config, introduces)
+            frame["introduces"] = _person(self.conversations.person(introduces))
         return frame
 
 
@@ -274,16 +249,16 @@ class Connection:
                 client_id, "too_long", f"Messages can be at most {MAX_TEXT} characters."
             )
             return
-        received = await self.widget.relay.receive(
-            self.customer_id, "web", text.strip(), source_id=f"{self.customer_id}:{client_id}"
+        received = await self.widget.customers.receive(
+            self.customer_id, NAME, text.strip(), source_id=f"{self.customer_id}:{client_id}"
         )
         await self.send({"type": "ack", "id": client_id, "message_id": received.message.id})
 
     async def _link_telegram(self) -> None:
-        if self.widget.telegram_link is None:
+        if "telegram" not in self.widget.conversations.channels.inviting():
             await self._refuse(None, "no_telegram", "This company is not on Telegram.")
             return
-        url = await self.widget.telegram_link(self.customer_id)
+        url = await self.widget.customers.invitation(self.customer_id, "telegram")
         await self.send({"type": "telegram_link", "url": url})
 
     async def _refuse(self, client_id: str | None, code: str, message: str) -> None:
@@ -296,6 +271,7 @@ class Connection:
 
     async def _push(self, wake: asyncio.Event) -> None:
         while True:
+            wake.clear()
             page = await self.widget.messages_after(self.customer_id, self.cursor)
             for frame in page:
                 await self.send({"type": "message", "message": frame})
@@ -306,20 +282,16 @@ class Connection:
             # cancellation that ends this task if the event fires at the same moment,
             # and the socket's handler then never returns (seen as a hung shutdown).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.widget.poll):
+                async with asyncio.timeout(_POLL):
                     await wake.wait()
-            wake.clear()
 
 
-def _person(config: RoutingConfig, employee_id: str | None) -> dict[str, Any]:
-    if employee_id is None or not config.has_employee(employee_id):
-        return {"name": "Support team"}
-    employee = config.employee(employee_id)
+def _person(person: Person) -> dict[str, Any]:
     return {
-        "name": employee.name,
-        "title": employee.title,
-        "photo_url": employee.photo_url,
-        "hours": employee.hours.describe(),
+        "name": person.name,
+        "title": person.title,
+        "photo_url": person.photo_url,
+        "hours": person.hours,
     }
 
 

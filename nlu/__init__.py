@@ -3,7 +3,14 @@ the tools to train, serve and evaluate it."""
 
 from nlu.classification import Classification, Entity, IntentScore
 from nlu.client import RasaClassifier
-from nlu.errors import NluBadResponse, NluError, NluTimeout, NluUnavailable, RasaSetupError
+from nlu.errors import (
+    NluBadResponse,
+    NluError,
+    NluTimeout,
+    NluUnavailable,
+    NothingToClassify,
+    RasaSetupError,
+)
 
 __all__ = [
     "Classification",
@@ -13,6 +20,7 @@ __all__ = [
     "NluError",
     "NluTimeout",
     "NluUnavailable",
+    "NothingToClassify",
     "RasaClassifier",
     "RasaSetupError",
 ]

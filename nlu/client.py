@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import string
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import httpx
 
 from nlu.classification import Classification
-from nlu.errors import NluBadResponse, NluTimeout, NluUnavailable
+from nlu.errors import NluBadResponse, NluTimeout, NluUnavailable, NothingToClassify
 
 MAX_CHARS = 1000
 
@@ -22,12 +23,40 @@ def prepare(text: str) -> str:
     text is cut: the first thousand characters say what a message is about."""
     cleaned = text.lstrip("/" + string.whitespace).rstrip()[:MAX_CHARS]
     if not cleaned:
-        raise ValueError("no text to classify")
+        raise NothingToClassify("no text to classify")
     return cleaned
 
 
+class Circuit:
+    """After a failure, callers are refused at once for `pause` seconds, then one call
+    tries again while the others are still refused: a hanging server costs one timeout,
+    not one per caller."""
+
+    def __init__(self, pause: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.pause = pause
+        self.clock = clock
+        self._open_until: float | None = None
+        self._trying = False
+
+    def allow(self) -> bool:
+        """Whether a call may go ahead now (the caller then reports how it went)."""
+        if self._open_until is None:
+            return True
+        if self._trying or self.clock() < self._open_until:
+            return False
+        self._trying = True
+        return True
+
+    def succeeded(self) -> None:
+        self._open_until, self._trying = None, False
+
+    def failed(self) -> None:
+        self._open_until, self._trying = self.clock() + self.pause, False
+
+
 class RasaClassifier:
-    """Classifies text with one or more Rasa servers, trying the next on failure.
+    """Classifies text with one or more Rasa servers, trying the next on failure; when
+    none answers, the circuit opens for a few seconds.
 
     Each URL may carry `?token=...` for a server started with `--auth-token`."""
 
@@ -37,19 +66,37 @@ class RasaClassifier:
         *,
         timeout: float = 3.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        circuit: Circuit | None = None,
     ) -> None:
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
         self.urls = [url.rstrip("/") for url in urls]
+        self.circuit = circuit or Circuit(pause=10.0)
         self._next = itertools.cycle(range(len(self.urls)))
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)), transport=transport
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
+            transport=transport,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
 
     async def classify(self, text: str) -> Classification:
-        """Raises ValueError for text with nothing to classify, NluUnavailable when no
-        server answers, NluBadResponse when one answers nonsense."""
+        """Raises NothingToClassify for text with nothing to classify, NluUnavailable
+        when no server answers (or lately none did), NluBadResponse for nonsense."""
         body = {"text": prepare(text)}
+        if not self.circuit.allow():
+            raise NluUnavailable("no Rasa server answered lately; trying again shortly")
+        try:
+            classification = await self._parse(body)
+        except NluUnavailable:
+            self.circuit.failed()
+            raise
+        except BaseException:
+            self.circuit.succeeded()  # it answered, if badly, or we stopped asking
+            raise
+        self.circuit.succeeded()
+        return classification
+
+    async def _parse(self, body: dict[str, str]) -> Classification:
         first = next(self._next)
         failures: list[str] = []
         for i in range(len(self.urls)):

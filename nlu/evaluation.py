@@ -27,7 +27,9 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class IntentScore:
+class IntentQuality:
+    """How well one intent is recognised."""
+
     intent: str
     precision: float
     recall: float
@@ -37,7 +39,7 @@ class IntentScore:
 
 @dataclass(frozen=True)
 class Report:
-    scores: tuple[IntentScore, ...]
+    scores: tuple[IntentQuality, ...]
     accuracy: float
     macro_f1: float
     confusions: tuple[tuple[str, str, int, str], ...]  # expected, predicted, count, an example
@@ -65,7 +67,7 @@ def score(predictions: Sequence[Prediction], threshold: float, top: int = 8) -> 
         precision = _ratio(true_pos[intent], predicted[intent])
         recall = _ratio(true_pos[intent], support[intent])
         f1 = _ratio(2 * precision * recall, precision + recall)
-        scores.append(IntentScore(intent, precision, recall, f1, support[intent]))
+        scores.append(IntentQuality(intent, precision, recall, f1, support[intent]))
     in_data = [s for s in scores if s.support]
     ranked = sorted(confused.items(), key=lambda item: (-len(item[1]), item[0]))[:top]
     return Report(

@@ -12,15 +12,18 @@ from routing.config import (
     parse_config,
 )
 from routing.decision import (
+    Availability,
     Decision,
     EmployeeState,
     RosterState,
     RoutingRequest,
+    availability,
     route,
     route_to,
 )
 
 __all__ = [
+    "Availability",
     "Channel",
     "ConfigError",
     "Decision",
@@ -32,6 +35,7 @@ __all__ = [
     "Rule",
     "Target",
     "Team",
+    "availability",
     "load_config",
     "parse_config",
     "route",

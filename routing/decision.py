@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from routing.config import Channel, Condition, Employee, RoutingConfig, Rule, Target, Team
+from routing.config import Condition, Employee, RoutingConfig, Rule, Target, Team
 
 Availability = Literal["available", "away", "off_shift", "at_capacity"]
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -18,7 +18,7 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 class RoutingRequest:
     """What is known about a customer's message when it is routed."""
 
-    channel: Channel
+    channel: str  # a channel's name, as rules name it (`Channel`)
     intent: str | None = None
     entities: frozenset[str] = frozenset()
     language: str | None = None
@@ -52,6 +52,17 @@ class Decision:
     @property
     def available(self) -> bool:
         return self.availability == "available"
+
+
+def availability(employee: Employee, state: EmployeeState, now: datetime) -> Availability:
+    """Whether someone can take a customer now: at work, under `max_open`, not away."""
+    if state.away:
+        return "away"
+    if not employee.hours.is_open(now):
+        return "off_shift"
+    if state.open_conversations >= employee.max_open:
+        return "at_capacity"
+    return "available"
 
 
 def route(
@@ -167,14 +178,7 @@ class _Choice:
         return self.roster.get(employee.id, _DEFAULT_STATE)
 
     def availability(self, employee: Employee) -> Availability:
-        state = self.state(employee)
-        if state.away:
-            return "away"
-        if not employee.hours.is_open(self.now):
-            return "off_shift"
-        if state.open_conversations >= employee.max_open:
-            return "at_capacity"
-        return "available"
+        return availability(employee, self.state(employee), self.now)
 
     def describe(self, employee: Employee) -> str:
         availability = self.availability(employee)

@@ -135,7 +135,7 @@ async def test_a_job_slack_refuses_for_good_fails_once_and_is_listed(
 
     jobs = await eventually(listed)
     assert [(j["kind"], j["attempts"], j["last_error"]) for j in jobs] == [
-        ("slack.card", 1, "Slack refused: channel_not_found")
+        ("card.open", 1, "Slack refused: channel_not_found")
     ]  # type: ignore[union-attr]
 
 

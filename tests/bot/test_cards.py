@@ -8,9 +8,6 @@ from typing import Any
 import pytest
 
 from bot.cards import (
-    CardView,
-    Earlier,
-    Line,
     ThreadReply,
     card,
     conversation_id,
@@ -19,6 +16,7 @@ from bot.cards import (
     to_plain,
     to_reply,
 )
+from bot.roles import Card, Earlier, Line
 from bot.settings import load_routing_config
 
 CONFIG = load_routing_config(Path(__file__).parent.parent.parent / "config.yml")
@@ -107,16 +105,16 @@ def test_thread_text(details: dict[str, Any], shown: str) -> None:
     assert thread_text("Ada", "a <b>", details) == shown
 
 
-def view(**changes: Any) -> CardView:
+def view(**changes: Any) -> Card:
     at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     fields: dict[str, Any] = {
         "conversation_id": 7, "customer": "Ada <!channel>", "channel": "the web chat", "language": "en",
         "tags": ["vip"], "intent": "billing", "confidence": 0.93, "entities": {"order_id": "12345"},
-        "rule": "refunds, invoices and subscriptions", "reasons": ["Rule matched."], "assignee": "Priya Sharma",
+        "rule": "refunds, invoices and subscriptions", "reasons": ["Rule matched."], "employee": CONFIG.employee("priya"), "team": None,
         "transcript": [Line("Ada", "customer", "charged twice <@U1>", at), Line("Acme assistant", "bot", "Priya will answer.", at)],
-        "earlier": [Earlier(at, "refund", "Tomás García", "closed", 4)], "in_channel": False,
+        "earlier": [Earlier(at, "refund", "Tomás García", "closed", 4)],
     }  # fmt: skip
-    return CardView(**{**fields, **changes})
+    return Card(**{**fields, **changes})
 
 
 def test_the_card_shows_who_what_and_history_and_is_safe() -> None:
@@ -137,7 +135,7 @@ def test_the_card_shows_who_what_and_history_and_is_safe() -> None:
 
 
 def test_channel_cards_can_be_taken_over_and_closed_cards_have_no_buttons() -> None:
-    assert "frontdesk_take_over" in json.dumps(card(view(in_channel=True), CONFIG)[1])
+    assert "frontdesk_take_over" in json.dumps(card(view(), CONFIG, in_channel=True)[1])
     closed = json.dumps(card(view(status="Closed by Priya Sharma."), CONFIG)[1])
     assert "Closed by Priya Sharma." in closed
     assert "frontdesk_close" not in closed

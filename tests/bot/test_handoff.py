@@ -179,7 +179,7 @@ async def test_a_lost_response_is_not_posted_twice(frontdesk: Frontdesk, slack: 
         await visitor.say(CHARGED_TWICE)
 
         async def done() -> bool:
-            jobs = await jobs_of(frontdesk, "slack.card")
+            jobs = await jobs_of(frontdesk, "card.open")
             return bool(jobs) and jobs[0].status == "done"
 
         await eventually(done)
@@ -194,7 +194,7 @@ async def test_server_errors_are_retried_with_backoff(
     async with Visitor(frontdesk.url) as visitor:
         await visitor.say(CHARGED_TWICE)
         await one_card(slack)
-    job = (await jobs_of(frontdesk, "slack.card"))[0]
+    job = (await jobs_of(frontdesk, "card.open"))[0]
     assert job.attempts == 3
     assert len(cards(slack)) == 1
 
@@ -226,7 +226,7 @@ async def test_unsigned_forged_and_stale_events_change_nothing(
             assert isinstance(headers, dict)
             response = await send_event(frontdesk.url, reply, headers=headers)
         assert response.status_code == 401
-        assert await stored(frontdesk, Message.source == "slack") == []
+        assert await stored(frontdesk, Message.source == "desk") == []
         assert not [m for m in visitor.messages if m["kind"] == "employee"]
 
 
@@ -241,7 +241,7 @@ async def test_a_retried_event_is_handled_once(frontdesk: Frontdesk, slack: Fake
             response = await send_event(frontdesk.url, reply, event_id="EvSame", retry_num=retry)
             assert response.status_code == 200
         await visitor.message(lambda m: m["kind"] == "employee")
-        assert len(await stored(frontdesk, Message.source == "slack")) == 1
+        assert len(await stored(frontdesk, Message.source == "desk")) == 1
     assert [m["text"] for m in visitor.messages if m["kind"] == "employee"] == ["Refunded!"]
 
 
@@ -301,4 +301,4 @@ async def test_malformed_slack_payloads_are_refused(frontdesk: Frontdesk) -> Non
             headers={"Content-Type": "application/json", **sign(body)},
         )
     assert response.status_code in (400, 401, 404)
-    assert await stored(frontdesk, Message.source == "slack") == []
+    assert await stored(frontdesk, Message.source == "desk") == []

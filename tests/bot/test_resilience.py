@@ -25,7 +25,7 @@ def cards(slack: FakeSlack) -> list[dict[str, Any]]:
 
 async def card_job(frontdesk: Frontdesk) -> OutboxJob | None:
     async with frontdesk.store.session() as session:
-        return (await session.exec(select(OutboxJob).where(OutboxJob.kind == "slack.card"))).first()
+        return (await session.exec(select(OutboxJob).where(OutboxJob.kind == "card.open"))).first()
 
 
 async def test_with_the_nlu_down_the_customer_still_reaches_a_person(
@@ -223,7 +223,7 @@ async def test_socket_mode_instead_of_http_events(
         )
         ack = await slack.push("events_api", event_callback(reply))
         async with frontdesk.store.session() as session:  # acknowledged only once stored
-            stored = (await session.exec(select(Message).where(Message.source == "slack"))).all()
+            stored = (await session.exec(select(Message).where(Message.source == "desk"))).all()
         assert ack["envelope_id"]
         assert [m.body for m in stored] == ["Hello over Socket Mode"]
         answer = await visitor.message(lambda m: m["kind"] == "employee")

@@ -1,21 +1,20 @@
+"""The store's queries against real SQLite and PostgreSQL: uniqueness that makes retries
+safe, the roster, identities, and link codes."""
+
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from bot.store import Store, async_url
-from bot.tables import (
-    Assignment,
-    Contact,
-    Conversation,
-    Customer,
-    EmployeeStatus,
-    Message,
-    SlackThread,
-)
+from bot.store import conversations as stored
+from bot.store import customers as people
+from bot.store.messages import add_once, transcript
+from bot.store.rows import add
+from bot.tables import Assignment, Conversation, Customer, Message, Thread, contacts, customers
 from routing import EmployeeState
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -29,26 +28,25 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def add(store: Store, *rows: object) -> None:
-    async with store.session() as session:
-        session.add_all(rows)
-        await session.commit()
-
-
-async def customer_with_conversation(
+async def conversation_for(
     store: Store, status: str = "open", employee: str | None = None
 ) -> Conversation:
-    async with store.session() as session:
-        customer = Customer(name="Ada")
-        session.add(customer)
-        await session.flush()
+    async with store.transaction() as connection:
+        customer = await add(connection, Customer(name="Ada"))
         assert customer.id is not None
-        conversation = Conversation(
-            customer_id=customer.id, channel="web", status=status, employee_id=employee
+        return await add(
+            connection,
+            Conversation(
+                customer_id=customer.id, channel="web", status=status, employee_id=employee
+            ),
         )
-        session.add(conversation)
-        await session.commit()
-        return conversation
+
+
+async def assign(store: Store, conversation: Conversation, employee: str, at: datetime) -> None:
+    assert conversation.id is not None
+    record = Assignment(conversation_id=conversation.id, employee_id=employee, assigned_at=at)
+    async with store.transaction() as connection:
+        await stored.assign(connection, record, conversation.status)
 
 
 @pytest.mark.parametrize(
@@ -67,164 +65,191 @@ def test_database_urls_get_an_async_driver(given: str, used: str) -> None:
 
 async def test_schema_creation_is_idempotent(store: Store) -> None:
     await store.create_schema()
-    await customer_with_conversation(store)
+    await conversation_for(store)
     await store.create_schema()
-    async with store.session() as session:
-        assert len((await session.exec(select(Customer))).all()) == 1
+    async with store.reading() as connection:
+        assert (await connection.execute(select(func.count()).select_from(customers))).scalar() == 1
 
 
-async def test_a_contact_address_belongs_to_one_customer(store: Store) -> None:
-    conversation = await customer_with_conversation(store)
-    await add(
-        store, Contact(customer_id=conversation.customer_id, channel="telegram", address="42")
-    )
-    with pytest.raises(IntegrityError):
-        await add(
-            store, Contact(customer_id=conversation.customer_id, channel="telegram", address="42")
-        )
-    await add(store, Contact(customer_id=conversation.customer_id, channel="web", address="42"))
-    async with store.session() as session:
-        assert len((await session.exec(select(Contact))).all()) == 2
+async def test_a_contact_belongs_to_one_customer_even_when_two_meet_them_at_once(
+    store: Store,
+) -> None:
+    async def meet() -> int:
+        async with store.transaction() as connection:
+            return await people.customer_for(connection, "telegram", "42", name="Ada")
+
+    first, second = await asyncio.gather(meet(), meet())
+    assert first == second
+    async with store.transaction() as connection:
+        assert await people.customer_for(connection, "web", "42") != first  # another channel
+        count = select(func.count()).select_from(customers)
+        assert (await connection.execute(count)).scalar() == 2
+        assert (await connection.execute(select(func.count()).select_from(contacts))).scalar() == 2
 
 
 async def test_a_channel_message_id_is_stored_once(store: Store) -> None:
-    conversation = await customer_with_conversation(store)
+    conversation = await conversation_for(store)
     assert conversation.id is not None
 
     def message(source_id: str | None, body: str = "hello") -> Message:
         return Message(
-            conversation_id=conversation.id,
-            author="customer",
-            body=body,
-            source="telegram",
-            source_id=source_id,
+            conversation_id=conversation.id, author="customer", body=body,
+            source="telegram", source_id=source_id,
+        )  # fmt: skip
+
+    async with store.transaction() as connection:
+        assert await add_once(connection, message("update-1"))
+        assert not await add_once(connection, message("update-1", body="a retried delivery"))
+        assert await add_once(connection, message(None))  # our own messages have no channel id
+        assert await add_once(connection, message(None))
+        bodies = [m.body for m in await transcript(connection, conversation.id)]
+    assert bodies == ["hello", "hello", "hello"]
+
+
+async def test_a_desk_thread_maps_to_one_conversation(store: Store) -> None:
+    first, second = await conversation_for(store), await conversation_for(store)
+    assert first.id is not None
+    assert second.id is not None
+    await assign(store, first, "priya", T0)
+    async with store.transaction() as connection:
+        current = await stored.latest_assignment(connection, first.id, current=True)
+        assert current is not None
+        assert current.id is not None
+        await stored.add_thread(connection, Thread(conversation_id=first.id, assignment_id=current.id,
+                                                   place="D0PRIYA", thread="1700000000.000100"))  # fmt: skip
+        assert (
+            await stored.conversation_for_thread(connection, "D0PRIYA", "1700000000.000100")
+            == first.id
         )
-
-    await add(store, message("update-1"))
+        assert (await stored.conversation(connection, first.id)).thread_id is not None  # type: ignore[union-attr]
     with pytest.raises(IntegrityError):
-        await add(store, message("update-1", body="a retried delivery"))
-    await add(store, message(None), message(None))  # our own messages have no channel id
-    async with store.session() as session:
-        bodies = (await session.exec(select(Message.body))).all()
-    assert sorted(bodies) == ["hello", "hello", "hello"]
-
-
-async def test_a_slack_thread_maps_to_one_conversation(store: Store) -> None:
-    first = await customer_with_conversation(store)
-    second = await customer_with_conversation(store)
-    assignment = Assignment(conversation_id=first.id, employee_id="priya")
-    await add(store, assignment)
-    await add(
-        store,
-        SlackThread(
-            conversation_id=first.id,
-            channel="D0PRIYA",
-            ts="1700000000.000100",
-            assignment_id=assignment.id,
-        ),
-    )
-    with pytest.raises(IntegrityError):
-        await add(
-            store,
-            SlackThread(
-                conversation_id=second.id,
-                channel="D0PRIYA",
-                ts="1700000000.000100",
-                assignment_id=assignment.id,
-            ),
-        )
+        async with store.transaction() as connection:
+            await add(connection, Thread(conversation_id=second.id, assignment_id=current.id,
+                                         place="D0PRIYA", thread="1700000000.000100"))  # fmt: skip
 
 
 async def test_a_customer_has_one_open_conversation_at_a_time(store: Store) -> None:
-    first = await customer_with_conversation(store, "open")
+    first = await conversation_for(store, "open")
+    async with store.transaction() as connection:
+        again = await stored.open_or_start(connection, first.customer_id, "telegram")
+    assert again.id == first.id
+    assert again.channel == "telegram"  # replies go where the customer last wrote
     with pytest.raises(IntegrityError):
-        await add(
-            store, Conversation(customer_id=first.customer_id, channel="telegram", status="triage")
-        )
-    async with store.session() as session:
-        first.status = "closed"
-        session.add(first)
-        await session.commit()
-    await add(
-        store,
-        Conversation(customer_id=first.customer_id, channel="telegram", status="triage"),
-        Conversation(customer_id=first.customer_id, channel="web", status="closed"),
-    )
+        async with store.transaction() as connection:
+            await add(connection, Conversation(customer_id=first.customer_id, channel="web"))
+    async with store.transaction() as connection:
+        await stored.change(connection, again, status="closed")
+        fresh = await stored.open_or_start(connection, first.customer_id, "web", introduced=True)
+    assert fresh.id != first.id
+    assert fresh.introduced
+
+
+async def test_two_instances_starting_a_conversation_at_once_agree(store: Store) -> None:
+    first = await conversation_for(store, "closed")
+
+    async def start() -> int | None:
+        async with store.transaction() as connection:
+            return (await stored.open_or_start(connection, first.customer_id, "web")).id
+
+    one, two = await asyncio.gather(start(), start())
+    assert one == two
 
 
 async def test_times_come_back_aware_and_in_utc(store: Store) -> None:
-    conversation = await customer_with_conversation(store)
-    assert conversation.id is not None
+    conversation = await conversation_for(store)
     local = datetime(2026, 3, 29, 3, 30, tzinfo=UTC)
-    await add(
-        store, Assignment(conversation_id=conversation.id, employee_id="priya", assigned_at=local)
-    )
-    async with store.session() as session:
-        stored = (await session.exec(select(Assignment))).one()
-        customer = (await session.exec(select(Customer))).one()
-    assert stored.assigned_at == local
-    assert stored.assigned_at.tzinfo is not None
+    await assign(store, conversation, "priya", local)
+    async with store.reading() as connection:
+        assert conversation.id is not None
+        stored_assignment = await stored.latest_assignment(connection, conversation.id)
+        customer = await people.customer(connection, conversation.customer_id)
+    assert stored_assignment is not None
+    assert stored_assignment.assigned_at == local
+    assert stored_assignment.assigned_at.tzinfo is not None
     assert customer.created_at.tzinfo is not None
 
 
 async def test_tags_round_trip(store: Store) -> None:
-    await add(store, Customer(name="Vip", tags=["vip", "b2b"]))
-    async with store.session() as session:
-        assert (await session.exec(select(Customer))).one().tags == ["vip", "b2b"]
+    async with store.transaction() as connection:
+        made = await add(connection, Customer(name="Vip", tags=["vip", "b2b"]))
+        assert made.id is not None
+        assert (await people.customer(connection, made.id)).tags == ["vip", "b2b"]
 
 
 async def test_roster_counts_open_conversations_last_assignment_and_away(store: Store) -> None:
-    rows = []
-    for status, employee in [
-        ("open", "priya"),
-        ("waiting", "priya"),
-        ("closed", "priya"),
-        ("open", "sam"),
-        ("triage", None),
-    ]:
-        rows.append(await customer_with_conversation(store, status, employee))
-    await add(
-        store,
-        Assignment(conversation_id=rows[0].id, employee_id="priya", assigned_at=T0),
-        Assignment(
-            conversation_id=rows[1].id, employee_id="priya", assigned_at=T0 + timedelta(hours=1)
-        ),
-        Assignment(
-            conversation_id=rows[2].id, employee_id="tomas", assigned_at=T0 - timedelta(days=1)
-        ),
-        EmployeeStatus(employee_id="lena", away=True),
-        EmployeeStatus(employee_id="sam", away=False),
-    )
-    assert await store.roster() == {
+    rows = [
+        await conversation_for(store, status)
+        for status in ("open", "waiting", "closed", "open", "triage")
+    ]
+    for conversation, employee, at in (
+        (rows[2], "tomas", T0 - timedelta(days=1)),
+        (rows[0], "priya", T0),
+        (rows[1], "priya", T0 + timedelta(hours=1)),
+        (rows[3], "sam", T0 - timedelta(hours=1)),
+    ):
+        await assign(store, conversation, employee, at)
+    async with store.transaction() as connection:
+        await stored.change(connection, rows[2], status="closed")  # assign opened it
+        await stored.set_away(connection, "lena", True, T0)
+        await stored.set_away(connection, "sam", False, T0)
+        roster = await stored.roster(connection)
+    assert roster == {
         "lena": EmployeeState(away=True),
         "priya": EmployeeState(open_conversations=2, last_assigned_at=T0 + timedelta(hours=1)),
-        "sam": EmployeeState(open_conversations=1),
+        "sam": EmployeeState(open_conversations=1, last_assigned_at=T0 - timedelta(hours=1)),
         "tomas": EmployeeState(open_conversations=0, last_assigned_at=T0 - timedelta(days=1)),
     }
 
 
-async def test_previous_employee_is_the_customers_latest_assignment(store: Store) -> None:
-    mine = await customer_with_conversation(store, "closed", "sam")
-    theirs = await customer_with_conversation(store, "open", "lena")
-    async with store.session() as session:
-        later = Conversation(
-            customer_id=mine.customer_id, channel="telegram", status="closed", employee_id="priya"
+async def test_a_reassignment_ends_the_previous_one(store: Store) -> None:
+    conversation = await conversation_for(store)
+    assert conversation.id is not None
+    await assign(store, conversation, "priya", T0)
+    await assign(store, conversation, "sam", T0 + timedelta(minutes=5))
+    async with store.reading() as connection:
+        current = await stored.latest_assignment(connection, conversation.id, current=True)
+        first_reply = await stored.first_reply(
+            connection, conversation.id, T0 + timedelta(minutes=7)
         )
-        session.add(later)
-        await session.commit()
-    await add(
-        store,
-        Assignment(conversation_id=mine.id, employee_id="sam", assigned_at=T0),
-        Assignment(
-            conversation_id=later.id, employee_id="priya", assigned_at=T0 + timedelta(days=2)
-        ),
-        Assignment(
-            conversation_id=theirs.id, employee_id="lena", assigned_at=T0 + timedelta(days=3)
-        ),
-    )
-    assert await store.previous_employee(mine.customer_id) == "priya"
-    assert await store.previous_employee(theirs.customer_id) == "lena"
-    assert await store.previous_employee(999) is None
+    assert current is not None
+    assert current.employee_id == "sam"
+    assert first_reply == 120.0
+
+
+async def test_previous_employee_is_the_customers_latest_assignment(store: Store) -> None:
+    mine = await conversation_for(store, "closed")
+    theirs = await conversation_for(store, "open")
+    async with store.transaction() as connection:
+        later = await add(connection, Conversation(customer_id=mine.customer_id, channel="telegram",
+                                                   status="closed"))  # fmt: skip
+    await assign(store, mine, "sam", T0)
+    await assign(store, later, "priya", T0 + timedelta(days=2))
+    await assign(store, theirs, "lena", T0 + timedelta(days=3))
+    async with store.reading() as connection:
+        assert await stored.previous_employee(connection, mine.customer_id) == "priya"
+        assert await stored.previous_employee(connection, theirs.customer_id) == "lena"
+        assert await stored.previous_employee(connection, 999) is None
+
+
+async def test_a_link_code_joins_two_customers_once_and_expires(store: Store) -> None:
+    site = await conversation_for(store, "open")
+    chat = await conversation_for(store, "open")
+    async with store.transaction() as connection:
+        code = await people.new_link_code(connection, site.customer_id, T0)
+        stale = await people.new_link_code(connection, site.customer_id, T0 - timedelta(hours=1))
+    async with store.transaction() as connection:
+        assert await people.link_customers(connection, stale, chat.customer_id, T0) is None
+        assert (
+            await people.link_customers(connection, code, chat.customer_id, T0) == site.customer_id
+        )
+        assert await people.link_customers(connection, code, chat.customer_id, T0) is None  # used
+        moved = await stored.conversation(connection, chat.id or 0)
+        kept = await stored.open_conversation(connection, site.customer_id)
+    assert moved is not None
+    assert moved.customer_id == site.customer_id
+    assert moved.status == "closed"  # one open conversation: the site's carries on
+    assert kept is not None
+    assert kept.id == site.id
 
 
 async def test_sqlite_uses_wal(database_url: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot, Update
 
-from bot.tables import Message, OutboxJob, TelegramUpdate
+from bot.tables import Inbound, Message, OutboxJob
 from bot.telegram import TEXT_LIMIT, split, to_inbound
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
@@ -220,7 +220,7 @@ async def test_a_repeated_update_is_handled_once(app: Frontdesk, tg: FakeTelegra
     await asyncio.sleep(0.5)
     async with app.store.session() as session:
         customer = (await session.exec(select(Message).where(Message.author == "customer"))).all()
-        stored = (await session.exec(select(TelegramUpdate))).all()
+        stored = (await session.exec(select(Inbound))).all()
     assert len(customer) == 1
     assert len(stored) == 1
     assert len([s for s in tg.to(CHAT) if "a bot" in s.get("text", "")]) == 1
@@ -230,7 +230,7 @@ async def test_a_repeated_update_is_handled_once(app: Frontdesk, tg: FakeTelegra
 async def test_a_forged_secret_is_rejected_and_nothing_stored(app: Frontdesk, secret: str) -> None:
     assert (await deliver(app, text(CHAT, "hello"), secret=secret)).status_code == 401
     async with app.store.session() as session:
-        assert (await session.exec(select(TelegramUpdate))).all() == []
+        assert (await session.exec(select(Inbound))).all() == []
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"update_id": "7"}', b'{"message": {}}'])
@@ -243,7 +243,7 @@ async def test_malformed_updates_are_refused(app: Frontdesk, body: bytes) -> Non
         )
     assert response.status_code == 400
     async with app.store.session() as session:
-        assert (await session.exec(select(TelegramUpdate))).all() == []
+        assert (await session.exec(select(Inbound))).all() == []
 
 
 async def test_a_429_storm_delays_but_loses_and_repeats_nothing(
@@ -374,7 +374,7 @@ async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
         job = (
             await session.exec(
                 select(OutboxJob)
-                .where(OutboxJob.kind == "telegram.send")
+                .where(OutboxJob.kind == "customer.deliver")
                 .order_by(col(OutboxJob.id).desc())
             )
         ).first()
@@ -402,7 +402,9 @@ async def test_long_polling_commits_before_moving_the_offset(
 
         await eventually(advanced)
         async with app.store.session() as session:
-            assert await session.get(TelegramUpdate, first["update_id"]) is not None
+            assert (
+                await session.exec(select(Inbound).where(Inbound.key == str(first["update_id"])))
+            ).first() is not None
     # A restart starts after the last committed update.
     tg.calls.clear()
     async with Frontdesk(
@@ -465,12 +467,12 @@ async def test_updates_from_one_chat_queue_in_one_lane(app: Frontdesk) -> None:
         jobs = (
             await session.exec(
                 select(OutboxJob)
-                .where(OutboxJob.kind == "telegram.update")
+                .where(OutboxJob.kind == "inbound.handle")
                 .order_by(col(OutboxJob.id))
             )
         ).all()
     assert [job.lane for job in jobs] == [
-        f"telegram:{CHAT}",
-        f"telegram:{CHAT + 1}",
-        f"telegram:{CHAT}",
+        f"inbound:telegram:{CHAT}",
+        f"inbound:telegram:{CHAT + 1}",
+        f"inbound:telegram:{CHAT}",
     ]

@@ -18,6 +18,13 @@ ROOT = Path(__file__).parent.parent.parent
 def always_open_config(
     directory: Path, *, team_channel: str | None = None, photos: str | None = None
 ) -> Path:
+    """A config.yml file with every employee at work 24/7 (see always_open_text)."""
+    path = directory / "config.yml"
+    path.write_text(always_open_text(team_channel=team_channel, photos=photos))
+    return path
+
+
+def always_open_text(*, team_channel: str | None = None, photos: str | None = None) -> str:
     """config.yml with every employee at work 24/7 (results must not depend on the
     clock), optionally with the support team working in a Slack channel and photos
     served from `photos` (this machine cannot reach acme.example)."""
@@ -34,9 +41,7 @@ def always_open_config(
             "{id: support, name: Customer Support, slack_channel: null}",
             f"{{id: support, name: Customer Support, slack_channel: {team_channel}}}",
         )
-    path = directory / "config.yml"
-    path.write_text(text)
-    return path
+    return text
 
 
 def settings_for(database_url: str, config: Path, rasa_url: str, slack_url: str | None) -> Settings:

@@ -3,8 +3,15 @@ import json
 import httpx
 import pytest
 
-from nlu import NluBadResponse, NluTimeout, NluUnavailable, RasaClassifier
-from nlu.client import MAX_CHARS, prepare
+from nlu import (
+    NluBadResponse,
+    NluError,
+    NluTimeout,
+    NluUnavailable,
+    NothingToClassify,
+    RasaClassifier,
+)
+from nlu.client import MAX_CHARS, Circuit, prepare
 
 PARSE = {
     "text": "where is 12345",
@@ -32,9 +39,10 @@ def test_prepare_guards_what_reaches_rasa(text: str, sent: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "/", " // "])
-def test_nothing_to_classify_is_an_error(text: str) -> None:
-    with pytest.raises(ValueError, match="no text"):
+def test_nothing_to_classify_is_an_nlu_error(text: str) -> None:
+    with pytest.raises(NothingToClassify, match="no text") as caught:
         prepare(text)
+    assert isinstance(caught.value, NluError)
 
 
 async def test_classify_posts_the_guarded_text_with_the_token() -> None:
@@ -113,3 +121,56 @@ async def test_ready_needs_a_loaded_model() -> None:
     assert not await client.ready()
     assert await client.ready()
     await client.aclose()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_hanging_server_costs_one_timeout_not_one_per_caller() -> None:
+    asked: list[str] = []
+    hanging = True
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["text"])
+        if hanging:
+            raise httpx.ReadTimeout("hangs", request=request)
+        return httpx.Response(200, json=PARSE)
+
+    clock = Clock()
+    client = RasaClassifier(
+        ["http://hanging"], transport=rasa(handler), circuit=Circuit(pause=10, clock=clock)
+    )
+    with pytest.raises(NluTimeout):
+        await client.classify("first")
+    for text in ("second", "third"):  # refused at once while the circuit is open
+        with pytest.raises(NluUnavailable, match="lately"):
+            await client.classify(text)
+    assert asked == ["first"]
+    clock.now += 11  # one caller tries again; it still hangs: open again
+    with pytest.raises(NluTimeout):
+        await client.classify("fourth")
+    with pytest.raises(NluUnavailable, match="lately"):
+        await client.classify("fifth")
+    hanging = False
+    clock.now += 11
+    assert (await client.classify("sixth")).intent == "order_status"
+    assert (await client.classify("seventh")).intent == "order_status"  # closed again
+    assert asked == ["first", "fourth", "sixth", "seventh"]
+    await client.aclose()
+
+
+def test_while_one_caller_tries_again_the_others_are_still_refused() -> None:
+    clock = Clock()
+    circuit = Circuit(pause=5, clock=clock)
+    circuit.failed()
+    assert not circuit.allow()
+    clock.now += 6
+    assert circuit.allow()  # this caller tries
+    assert not circuit.allow()  # the others wait for its answer
+    circuit.succeeded()
+    assert circuit.allow()

@@ -1,0 +1,183 @@
+"""The peer Frontdesk is measured against: Rasa's own REST channel answering each new
+customer from rules, with the same pipeline and training data (`benchmarks/rasa_rest_project/`)."""
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks.parsing import TEXTS, rss_mib
+from benchmarks.report import latencies, line, percentile
+from nlu.environment import RASA_REQUIREMENT, Progress, RasaEnvironment, run_step
+from nlu.server import RasaServer
+from nlu.service import environment
+from nlu.training import RasaProject, _EpochReporter
+
+PEER = Path(__file__).parent / "rasa_rest_project"
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+@dataclass(frozen=True)
+class RasaRest:
+    url: str
+    pid: int
+    model: Path
+    trained_s: float | None  # None: the model was already up to date
+    start_s: float  # process start until the webhook answered
+
+
+@dataclass(frozen=True)
+class Figures:
+    seconds: tuple[float, ...]  # each customer's wait for the first reply
+    elapsed: float
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.seconds, 50) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return percentile(self.seconds, 95) * 1000
+
+    @property
+    def per_second(self) -> float:
+        return len(self.seconds) / self.elapsed
+
+
+def _project_files() -> list[Path]:
+    """The peer's own files, then the shipped NLU data, which it trains on unchanged."""
+    own = [PEER / "config.yml", PEER / "domain.yml", *sorted((PEER / "data").glob("*.yml"))]
+    return [*own, *sorted(RasaProject().data.glob("*.yml"))]
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256(RASA_REQUIREMENT.encode())
+    for path in _project_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def ensure_model(
+    env: RasaEnvironment, models: Path, progress: Progress
+) -> tuple[Path, float | None]:
+    """The peer model and how long training it took (None when it was up to date)."""
+    target = models / f"peer-{fingerprint()}.tar.gz"
+    if target.is_file():
+        progress(f"Peer model is up to date: {target}")
+        return target, None
+    progress("Training the peer model (NLU and rules); this takes a few minutes")
+    started = time.perf_counter()
+    models.mkdir(parents=True, exist_ok=True)
+    # Scratch space beside the target, so the finished model is moved, not copied.
+    with tempfile.TemporaryDirectory(dir=models, prefix=".training-peer-") as scratch:
+        project = Path(scratch) / "project"
+        shutil.copytree(PEER, project)
+        for data in sorted(RasaProject().data.glob("*.yml")):
+            shutil.copy(data, project / "data" / data.name)
+        command = [
+            str(env.python), "-m", "rasa", "train",
+            "--config", str(project / "config.yml"), "--domain", str(project / "domain.yml"),
+            "--data", str(project / "data"), "--out", scratch, "--fixed-model-name", "model",
+        ]  # fmt: skip
+        run_step(command, progress, env=env.env(), shown=_EpochReporter())
+        shutil.move(Path(scratch) / "model.tar.gz", target)
+    seconds = time.perf_counter() - started
+    progress(f"Peer model trained in {seconds:.0f} s: {target}")
+    return target, seconds
+
+
+@contextlib.asynccontextmanager
+async def start_rasa_rest(home: Path, progress: Progress) -> AsyncIterator[RasaRest]:
+    """A `rasa run` serving the peer model on a free local port, stopped on exit."""
+    env = await asyncio.to_thread(environment(home).ensure, progress)
+    model, trained_s = await asyncio.to_thread(ensure_model, env, home / "models", progress)
+    # No auth token: Rasa checks it only on its API, never on channel webhooks. With no
+    # credentials.yml in the working directory, `rasa run` falls back to the REST channel.
+    server = RasaServer(env, model, log_file=home / "logs" / "peer-rasa.log", token="")
+    progress(f"Starting the peer Rasa server; its log: {server.log_file}")
+    started = time.perf_counter()
+    try:
+        await server.start()
+        await _wait_for_webhook(server.url)
+        assert server.pid is not None
+        peer = RasaRest(server.url, server.pid, model, trained_s, time.perf_counter() - started)
+        progress(f"Peer Rasa server ready on {server.url} after {peer.start_s:.0f} s")
+        yield peer
+    finally:
+        await server.stop()
+
+
+async def _wait_for_webhook(url: str) -> None:
+    """RasaServer waited for /model/parse; the channel may still be missing or broken."""
+    async with httpx.AsyncClient(timeout=10) as http, asyncio.timeout(60):
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                response = await http.post(_webhook(url), json={"sender": "ready", "message": "hi"})
+                if response.status_code == 200 and response.json():
+                    return
+            await asyncio.sleep(0.5)
+
+
+async def first_replies(url: str, texts: Sequence[str], *, at_once: int, count: int) -> Figures:
+    """`count` new customers, `at_once` at a time, each sending one message and waiting
+    for the bot's replies."""
+    endpoint = _webhook(url)
+    run = uuid.uuid4().hex[:8]  # fresh senders even against a server used before
+    samples: list[float] = []
+    limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as http:
+
+        async def customer(index: int) -> None:
+            body = {"sender": f"peer-{run}-{index}", "message": texts[index % len(texts)]}
+            start = time.perf_counter()
+            response = await http.post(endpoint, json=body)
+            samples.append(time.perf_counter() - start)
+            response.raise_for_status()
+            replies = response.json()
+            # An empty list is Rasa's answer when something broke; it must not count as fast.
+            assert isinstance(replies, list)
+            assert replies, f"no reply to {body}"
+
+        async def worker(offset: int) -> None:
+            for index in range(offset, count, at_once):
+                await customer(index)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(offset) for offset in range(at_once)))
+        elapsed = time.perf_counter() - started
+    return Figures(tuple(samples), elapsed)
+
+
+def _webhook(url: str) -> str:
+    """Keeps a `?token=` that a caller's URL may carry."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(path=parsed.path.rstrip("/") + WEBHOOK))
+
+
+async def main() -> None:
+    home = Path(os.environ.get("FRONTDESK_HOME", ".frontdesk"))
+    async with start_rasa_rest(home, lambda m: print(m, file=sys.stderr)) as peer:
+        print("Peer: Rasa 3.6 REST channel, rules answering each intent; one message per customer")
+        if peer.trained_s is not None:
+            line("peer model training", peer.trained_s, "s")
+        line("server start until the webhook answers", peer.start_s, "s")
+        await first_replies(peer.url, TEXTS, at_once=1, count=20)  # warm-up
+        for at_once, count in ((1, 200), (32, 500)):
+            figures = await first_replies(peer.url, TEXTS, at_once=at_once, count=count)
+            latencies(f"first reply, {at_once} at once,", figures.seconds)
+            line(f"new customers/s, {at_once} at once", figures.per_second, "/s")
+        line("peer Rasa server RSS", rss_mib(peer.pid), "MiB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

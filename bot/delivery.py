@@ -1,0 +1,56 @@
+"""Messages to customers on channels that send them (see roles.Sender): who wrote it
+as the customer sees them, resumed after the last part an earlier attempt got out; a
+reply that can never arrive is reported in the employee's thread."""
+
+from __future__ import annotations
+
+from bot.conversations import Conversations
+from bot.jobs import Deliver, PostNote
+from bot.outbox import GiveUp, Work
+from bot.roles import Outgoing, Undeliverable
+from bot.store import customers as people
+from bot.store.messages import message_in_conversation
+from bot.tables import Conversation, Message
+
+
+class Delivery:
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+        self.store = conversations.store
+
+    async def deliver(self, work: Work[Deliver]) -> None:
+        async with self.store.reading() as connection:
+            message, conversation = await message_in_conversation(connection, work.job.message_id)
+            channel = conversation.channel
+            address = await people.address_of(connection, conversation.customer_id, channel)
+        sender = self.conversations.channels.sender(channel)
+        title = self.conversations.channels.title(channel)
+        if sender is None or address is None:
+            raise GiveUp(f"the customer cannot be sent messages on {title}")
+
+        async def progress(sent: int) -> None:
+            await self.conversations.outbox.save_checkpoint(work, sent)
+
+        try:
+            await sender.deliver(address, self.outgoing(message), work.checkpoint, progress)
+        except Undeliverable as exc:
+            await self._report(conversation, message, f"{title} ({exc})")
+            raise
+
+    def outgoing(self, message: Message) -> Outgoing:
+        person = self.conversations.person
+        introduces = message.details.get("introduces")
+        return Outgoing(
+            text=message.body,
+            author=person(message.employee_id) if message.author == "employee" else None,
+            introduces=person(introduces) if introduces else None,
+            quick_replies=tuple(message.details.get("quick_replies") or ()),
+        )
+
+    async def _report(self, conversation: Conversation, message: Message, where: str) -> None:
+        """Tell the employee their reply did not reach the customer."""
+        if message.author != "employee":
+            return
+        note = f"This reply did not reach the customer on {where}: {message.body[:200]}"
+        async with self.conversations.transaction() as tx:
+            await tx.enqueue(PostNote(note), conversation_id=conversation.id)

@@ -1,0 +1,157 @@
+"""What happens when an employee acts on a conversation from their desk: a reply (only
+the assigned employee's reaches the customer), a note, close, transfer, take over.
+Employees are named by their Frontdesk id; `by` is that id, or the desk's own id for
+someone who is not in the config."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.conversations import Conversations
+from bot.jobs import OpenCard, UpdateCard
+from bot.outbox import Tx
+from bot.presenter import introduction
+from bot.store import conversations as stored
+from bot.store.messages import add_once
+from bot.store.rows import key
+from bot.tables import Conversation, Message
+from bot.triage import Reply
+from routing import Decision, RoutingConfig, RoutingRequest, Target, route_to
+
+Written = Literal["delivered", "internal", "duplicate", "unknown"]
+NOTE = "note:"
+
+
+class Employees:
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+        self.metrics = conversations.metrics
+
+    async def write(self, conversation_id: int, by: str, text: str, source_id: str) -> Written:
+        """Someone wrote in a conversation's thread. Only the assigned employee's words
+        reach the customer; `note:` and colleagues' messages stay internal."""
+        config = self.conversations.config()
+        employee = by if config.has_employee(by) else None
+        async with self.conversations.transaction() as tx:
+            conversation = await stored.conversation(tx.connection, conversation_id)
+            if conversation is None:
+                return "unknown"
+            is_note = text.lstrip().lower().startswith(NOTE)
+            delivered = (
+                employee is not None and employee == conversation.employee_id and not is_note
+            )
+            message = Message(
+                conversation_id=conversation_id,
+                author="employee" if delivered else "note",
+                employee_id=employee,
+                body=text.lstrip()[len(NOTE) :].strip() if is_note else text,
+                details={} if employee else {"desk_user": by},
+                source="desk",
+                source_id=source_id,
+                created_at=self.conversations.clock(),
+            )
+            if not await add_once(tx.connection, message):  # a retried event
+                self.metrics.duplicates.labels("desk").inc()
+                return "duplicate"
+            if delivered:
+                await self._replied(tx, conversation)
+                await self.conversations.deliver(tx, conversation, message)
+        self.metrics.employee_messages.labels("reply" if delivered else "internal").inc()
+        return "delivered" if delivered else "internal"
+
+    async def close(self, conversation_id: int, by: str) -> bool:
+        config = self.conversations.config()
+        async with self.conversations.transaction() as tx:
+            conversation = await stored.conversation(tx.connection, conversation_id)
+            if conversation is None or conversation.status == "closed":
+                return False
+            now = self.conversations.clock()
+            await stored.change(tx.connection, conversation, status="closed", closed_at=now)
+            await stored.end_assignments(tx.connection, conversation_id, now)
+            closer = by if config.has_employee(by) else conversation.employee_id
+            name = self.conversations.person(closer).name
+            await self.conversations.say(
+                tx, conversation, Reply(config.triage.texts.closed.format(name=name))
+            )
+            await tx.enqueue(UpdateCard("closed", by=by), conversation_id=conversation_id)
+        return True
+
+    async def transfer(self, conversation_id: int, by: str, target: Target) -> Decision | None:
+        """Hand the conversation to another team or person: a new card on their desk;
+        the old card says so, and its thread no longer reaches the customer."""
+        config = self.conversations.config()
+        async with self.conversations.transaction() as tx:
+            conversation = await stored.conversation(tx.connection, conversation_id)
+            if conversation is None or conversation.status == "closed":
+                return None
+            previous = conversation.employee_id
+            who = config.employee(by).name if config.has_employee(by) else "A colleague"
+            decision = route_to(
+                target, RoutingRequest(channel=conversation.channel),
+                await stored.roster(tx.connection), config, self.conversations.clock(),
+                why=f"{who} transferred the conversation ({target.describe()}).",
+                exclude=frozenset({previous} if previous else ()),
+            )  # fmt: skip
+            old = conversation.thread_id
+            assignment = await self.conversations.assign(tx, conversation, decision)
+            await stored.change(tx.connection, conversation, thread_id=None)  # until the new card
+            await self._introduce(tx, conversation, decision, config, previous)
+            at = None
+            if old is not None:
+                spot = await stored.thread(tx.connection, old)
+                at = (spot.place, spot.thread)
+            update = UpdateCard("transferred", by=by, to=decision.employee.id, at=at)
+            await tx.enqueue(update, conversation_id=conversation_id)
+            await tx.enqueue(OpenCard(key(assignment), None), conversation_id=conversation_id)
+        return decision
+
+    async def take_over(self, conversation_id: int, employee_id: str) -> bool:
+        """A colleague takes the conversation over, in the same thread."""
+        config = self.conversations.config()
+        if not config.has_employee(employee_id):
+            return False
+        async with self.conversations.transaction() as tx:
+            conversation = await stored.conversation(tx.connection, conversation_id)
+            if (
+                conversation is None
+                or conversation.status == "closed"
+                or conversation.employee_id == employee_id
+            ):
+                return False
+            previous = conversation.employee_id
+            employee = config.employee(employee_id)
+            decision = route_to(
+                Target(employee=employee_id), RoutingRequest(channel=conversation.channel),
+                await stored.roster(tx.connection), config, self.conversations.clock(),
+                why=f"{employee.name} took the conversation over.",
+            )  # fmt: skip
+            await self.conversations.assign(tx, conversation, decision, status="open")
+            await self._introduce(tx, conversation, decision, config, previous)
+            await tx.enqueue(
+                UpdateCard("taken_over", to=employee_id), conversation_id=conversation_id
+            )
+        return True
+
+    async def _introduce(
+        self,
+        tx: Tx,
+        conversation: Conversation,
+        decision: Decision,
+        config: RoutingConfig,
+        previous: str | None,
+    ) -> None:
+        text = introduction(
+            decision, config, None, self.conversations.clock(),
+            handed_over_by=self.conversations.person(previous).name,
+        )  # fmt: skip
+        employee = decision.employee.id
+        await self.conversations.say(tx, conversation, Reply(text), introduces=employee)
+
+    async def _replied(self, tx: Tx, conversation: Conversation) -> None:
+        """The assigned employee answered: the conversation is open again if it was
+        closed, and the first reply's time is recorded."""
+        now = self.conversations.clock()
+        await stored.change(tx.connection, conversation, status="open", closed_at=None)
+        waited = await stored.first_reply(tx.connection, key(conversation), now)
+        if waited is not None:
+            self.metrics.first_response.observe(waited)

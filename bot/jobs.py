@@ -1,0 +1,109 @@
+"""The work the outbox does after a commit, as typed values. Each job's docstring names
+the method that runs it; `encode` and `decode` turn jobs into stored rows and back,
+including the rows earlier versions wrote."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from bot import legacy
+
+Change = Literal["closed", "transferred", "taken_over"]
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Classify a customer's message, answer it, maybe hand off: `Customers.triage`."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class OpenCard:
+    """Show a newly assigned conversation on the employee's desk: `DeskWork.open_card`.
+    The card's transcript ends at customer message `upto` (None: all of them); later
+    messages follow as thread posts."""
+
+    assignment_id: int
+    upto: int | None
+
+
+@dataclass(frozen=True)
+class PostInThread:
+    """A customer's message, after the card, into the thread: `DeskWork.post_message`."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class PostNote:
+    """A note for the employee in the conversation's thread: `DeskWork.post_note`."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class UpdateCard:
+    """After a close, transfer or take-over, the card says so: `DeskWork.update_card`.
+    `by` is an employee id, or the desk's id for someone who is not one; `at` is the
+    card's (place, thread) when it is not the conversation's current one."""
+
+    change: Change
+    by: str | None = None
+    to: str | None = None  # the employee who has the conversation now
+    at: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Deliver:
+    """A message the customer should see, to the channel they wrote on: `Delivery.deliver`."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class HandleInbound:
+    """A stored update from a channel, to act on: that channel's `handle_inbound`."""
+
+    channel: str
+    key: str
+
+
+Job = Triage | OpenCard | PostInThread | PostNote | UpdateCard | Deliver | HandleInbound
+
+KINDS: dict[str, type[Job]] = {
+    "triage": Triage,
+    "card.open": OpenCard,
+    "thread.post": PostInThread,
+    "thread.note": PostNote,
+    "card.update": UpdateCard,
+    "customer.deliver": Deliver,
+    "inbound.handle": HandleInbound,
+}
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+
+
+class UnknownJob(ValueError):
+    """A stored row that no job type reads."""
+
+
+def kind_of(job: Job | type) -> str:
+    return _KIND_OF[job if isinstance(job, type) else type(job)]
+
+
+def encode(job: Job) -> tuple[str, dict[str, Any]]:
+    return kind_of(job), asdict(job)
+
+
+def decode(kind: str, payload: dict[str, Any]) -> Job:
+    """A stored row as a job; raises UnknownJob for rows nothing can run."""
+    try:
+        kind, payload = legacy.translate(kind, payload)
+        if kind not in KINDS:
+            raise UnknownJob(f"no job is called {kind!r}")
+        if kind == "card.update" and payload.get("at") is not None:
+            payload = {**payload, "at": tuple(payload["at"])}
+        return KINDS[kind](**payload)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UnknownJob(f"cannot read a {kind!r} job: {exc}") from exc

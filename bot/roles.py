@@ -1,0 +1,195 @@
+"""The roles the conversation core talks to, and the values it hands them. A customer
+channel (the widget, a messenger, e-mail) reaches customers; an employee desk (a chat
+tool) shows conversations to employees. The core names no vendor: each adapter
+implements these roles and registers with `Channels` (or as the desk)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.outbox import GiveUp
+from routing import Employee, Team
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who answers customers, as customers see them."""
+
+    name: str
+    title: str | None = None
+    team: str | None = None
+    photo_url: str | None = None
+    hours: str | None = None  # when they usually work, in words
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for a customer: from the bot (`author` None) or a person."""
+
+    text: str
+    author: Person | None = None
+    introduces: Person | None = None  # the person this message puts them in touch with
+    quick_replies: tuple[str, ...] = ()
+
+
+class Undeliverable(GiveUp):
+    """The customer cannot be reached on this channel any more (they blocked us)."""
+
+
+Progress = Callable[[int], Awaitable[None]]  # how many parts of a message are out
+
+
+class CustomerChannel(Protocol):
+    """A way customers write to us."""
+
+    name: str  # stored with contacts and conversations: "web"
+    title: str  # how employees read it: "the web chat"
+
+
+class Inviter(Protocol):
+    """A channel customers can continue on from another one, with a link code."""
+
+    def invitation(self, code: str) -> str:
+        """A link that opens this channel carrying `code`."""
+
+
+class Sender(Protocol):
+    """A channel that sends each message to the customer (the widget instead reads
+    what is stored). Raises RetryLater, GiveUp or Undeliverable."""
+
+    async def deliver(self, address: str, message: Outgoing, sent: int, progress: Progress) -> None:
+        """Send `message` to `address`, skipping the `sent` parts an earlier attempt
+        got out, and reporting each part sent to `progress`."""
+
+
+class Reader(Protocol):
+    """A channel whose raw updates are stored first (the inbox) and acted on after."""
+
+    async def handle_inbound(self, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message in a card's transcript."""
+
+    author: str  # a display name
+    kind: str  # customer, bot, employee, note, system
+    text: str
+    at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """One of the customer's earlier conversations."""
+
+    started: datetime
+    intent: str | None
+    employee: str | None
+    status: str
+    messages: int
+
+
+@dataclass(frozen=True)
+class Card:
+    """What an employee needs to take a conversation on: who, what, why them, and the
+    conversation so far."""
+
+    conversation_id: int
+    customer: str
+    channel: str  # the channel's title
+    language: str | None
+    tags: Sequence[str]
+    intent: str | None
+    confidence: float | None
+    entities: Mapping[str, str]
+    rule: str | None
+    reasons: Sequence[str]
+    employee: Employee  # who has it
+    team: Team | None  # the team it was routed within; None when a person was named
+    transcript: Sequence[Line]
+    earlier: Sequence[Earlier]
+    status: str | None = None  # "Closed by ...": the conversation's state, when not open
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where a conversation's card is on the desk: a place (a channel, a direct
+    message) and the thread under the card."""
+
+    place: str
+    thread: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which job is posting and its attempt: a desk marks posts with the job, so that
+    a post whose answer was lost is found on the next attempt, not repeated."""
+
+    job: int
+    number: int
+
+
+class EmployeeDesk(Protocol):
+    """Where employees see and answer conversations. Raises RetryLater or GiveUp."""
+
+    async def open_card(self, card: Card, attempt: Attempt) -> Spot: ...
+
+    async def post(self, spot: Spot, line: Line, attempt: Attempt) -> None:
+        """A customer's message, after the card, in the thread."""
+
+    async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
+        """A note from Frontdesk for the employee, in the thread."""
+
+    async def update_card(self, spot: Spot, card: Card, note: str | None, attempt: Attempt) -> None:
+        """Show the card as it is now, and say `note` in its thread."""
+
+    async def name_of(self, desk_user: str) -> str:
+        """The name of someone on the desk who is not in the config."""
+
+
+class Channels:
+    """The customer channels this app has, by name."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, CustomerChannel] = {}
+        self._senders: dict[str, Sender] = {}
+        self._readers: dict[str, Reader] = {}
+        self._inviters: dict[str, Inviter] = {}
+
+    def add(
+        self,
+        channel: CustomerChannel,
+        *,
+        sender: Sender | None = None,
+        reader: Reader | None = None,
+        inviter: Inviter | None = None,
+    ) -> None:
+        """Register a channel and the optional roles it plays."""
+        self._channels[channel.name] = channel
+        if sender is not None:
+            self._senders[channel.name] = sender
+        if reader is not None:
+            self._readers[channel.name] = reader
+        if inviter is not None:
+            self._inviters[channel.name] = inviter
+
+    def title(self, name: str) -> str:
+        channel = self._channels.get(name)
+        return channel.title if channel else name
+
+    def sender(self, name: str) -> Sender | None:
+        return self._senders.get(name)
+
+    def reader(self, name: str) -> Reader | None:
+        return self._readers.get(name)
+
+    def inviting(self) -> list[str]:
+        """The channels customers can be invited to continue on."""
+        return list(self._inviters)
+
+    def invitation(self, name: str, code: str) -> str:
+        return self._inviters[name].invitation(code)

@@ -1,0 +1,124 @@
+"""Customers, the contacts that reach them, and the one-time codes that join a
+customer's identities on two channels into one."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.conversations import open_conversation
+from bot.store.rows import add, insert_or_ignore, model
+from bot.tables import Customer, LinkCode, contacts, conversations, customers, link_codes
+
+LINK_VALIDITY = timedelta(minutes=30)
+
+
+async def customer_by_contact(
+    connection: AsyncConnection, channel: str, address: str
+) -> int | None:
+    found = await connection.execute(
+        select(contacts.c.customer_id).where(
+            contacts.c.channel == channel, contacts.c.address == address
+        )
+    )
+    return found.scalar()
+
+
+async def customer_for(
+    connection: AsyncConnection,
+    channel: str,
+    address: str,
+    *,
+    name: str | None = None,
+    language: str | None = None,
+) -> int:
+    """The customer behind a channel's address, made on first contact. Safe when two
+    instances meet a new customer at once: one contact wins, the other's customer row
+    is dropped within the same transaction."""
+    known = await customer_by_contact(connection, channel, address)
+    if known is not None:
+        return known
+    customer = await add(connection, Customer(name=name, language=language))
+    added = await connection.execute(
+        insert_or_ignore(connection, contacts, "channel", "address")
+        .values(customer_id=customer.id, channel=channel, address=address)
+        .returning(contacts.c.customer_id)
+    )
+    if (mine := added.scalar()) is not None:
+        return int(mine)
+    await connection.execute(delete(customers).where(customers.c.id == customer.id))
+    winner = await customer_by_contact(connection, channel, address)
+    assert winner is not None
+    return winner
+
+
+async def customer(connection: AsyncConnection, customer_id: int) -> Customer:
+    row = (await connection.execute(select(customers).where(customers.c.id == customer_id))).one()
+    return model(Customer, row)
+
+
+async def address_of(connection: AsyncConnection, customer_id: int, channel: str) -> str | None:
+    """Where a customer is reached on a channel (the newest contact if several)."""
+    found = await connection.execute(
+        select(contacts.c.address)
+        .where(contacts.c.customer_id == customer_id, contacts.c.channel == channel)
+        .order_by(contacts.c.id.desc())
+        .limit(1)
+    )
+    return found.scalar()
+
+
+async def new_link_code(connection: AsyncConnection, customer_id: int, now: datetime) -> str:
+    """A one-time code (about 96 bits) that links this customer to another channel."""
+    code = secrets.token_urlsafe(12)
+    record = LinkCode(code=code, customer_id=customer_id, expires_at=now + LINK_VALIDITY)
+    await connection.execute(link_codes.insert().values(record.model_dump()))
+    return code
+
+
+async def link_customers(
+    connection: AsyncConnection, code: str, other_id: int, now: datetime
+) -> int | None:
+    """Join the customer who asked for `code` and `other_id` into one (the former), if
+    the code is unused and unexpired. Returns that customer."""
+    claimed = await connection.execute(
+        update(link_codes)
+        .where(link_codes.c.code == code, link_codes.c.used_at.is_(None))
+        .where(link_codes.c.expires_at > now)
+        .values(used_at=now)
+        .returning(link_codes.c.customer_id)
+    )
+    keeper: int | None = claimed.scalar()
+    if keeper is None or keeper == other_id:
+        return keeper
+    kept, other = await customer(connection, keeper), await customer(connection, other_id)
+    await connection.execute(
+        update(customers)
+        .where(customers.c.id == keeper)
+        .values(
+            name=kept.name or other.name,
+            language=kept.language or other.language,
+            tags=sorted(set(kept.tags) | set(other.tags)),
+        )
+    )
+    if await open_conversation(connection, keeper) is not None:
+        # One open conversation per customer: the one the keeper has carries on.
+        await connection.execute(
+            update(conversations)
+            .where(conversations.c.customer_id == other_id, conversations.c.status != "closed")
+            .values(status="closed", closed_at=now)
+        )
+    for rows in (contacts, conversations):
+        await connection.execute(
+            update(rows).where(rows.c.customer_id == other_id).values(customer_id=keeper)
+        )
+    await connection.execute(delete(customers).where(customers.c.id == other_id))
+    return int(keeper)
+
+
+def display_name(record: Customer) -> str:
+    """How employees see a customer who has not told us their name."""
+    return record.name or f"Visitor #{record.id}"
