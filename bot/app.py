@@ -28,7 +28,7 @@ from bot.news import News
 from bot.outbox import Outbox
 from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
-from bot.slack import SlackDesk
+from bot.slack import SlackDesk, SlackEvents
 from bot.store import Store, queue
 from bot.store.conversations import open_counts
 from bot.telegram import TelegramChannel
@@ -59,7 +59,7 @@ class Runtime:
     outbox: Outbox
     customers: Customers
     widget: Widget
-    slack: SlackDesk | None = None
+    slack: SlackEvents | None = None
     telegram: TelegramChannel | None = None
     nlu_state: str = "starting"  # starting, ready, failed
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -102,9 +102,8 @@ def build(settings: Settings) -> Runtime:
     outbox.handle(HandleInbound, customers.handle_inbound)
     outbox.handle(Deliver, delivery.deliver)
     if settings.slack_connected:
-        slack = runtime.slack = SlackDesk(
-            settings, Employees(conversations), lambda: runtime.config
-        )
+        slack = SlackDesk(settings, lambda: runtime.config)
+        runtime.slack = SlackEvents(settings, slack, Employees(conversations))
         desk = DeskWork(conversations, slack)
         outbox.handle(OpenCard, desk.open_card)
         outbox.handle(PostInThread, desk.post_message)
@@ -122,6 +121,7 @@ def create_app(settings: Settings) -> Starlette:
         if runtime.slack is None:
             log.warning(SLACK_MISSING)
         else:
+            await runtime.slack.desk.start()
             await runtime.slack.start()
         if runtime.telegram is not None:
             await runtime.telegram.start()
@@ -139,6 +139,7 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
             if runtime.slack is not None:
                 await runtime.slack.stop()
+                await runtime.slack.desk.stop()
             if runtime.telegram is not None:
                 await runtime.telegram.stop()
             await runtime.nlu.stop()
@@ -170,7 +171,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
     if runtime.telegram is not None:
         found += [
             Route("/telegram/webhook", runtime.telegram.webhook, methods=["POST"]),
-            Route("/telegram/files/{file_id}", runtime.telegram.file),
+            Route("/telegram/files/{file_id}", runtime.telegram.files.download),
         ]
     return found
 

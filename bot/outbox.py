@@ -122,15 +122,16 @@ class Outbox:
         self.handlers: dict[str, Handler] = {}
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease)
-        self.max_attempts = max_attempts
         self.poll = poll
         self.clock = clock
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._finished: list[dict[str, Any]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self.completions = Completions(store, metrics, self._now, max_attempts, self.wake)
         news.subscribe(JOBS, lambda _news: self.wake())
+
+    def _now(self) -> datetime:
+        return self.clock()  # tests move the clock after the outbox is made
 
     def handle(self, kind: type[J], handler: Callable[[Work[J]], Awaitable[Record | None]]) -> None:
         """Jobs of kinds without a handler (a desk not configured yet) wait, stored."""
@@ -165,36 +166,32 @@ class Outbox:
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._running.values()]
-        if self._flushing is not None:
-            tasks.append(self._flushing)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks, self._running, self._flushing = [], {}, None
+        await self.completions.stop()
+        self._tasks, self._running = [], {}
 
     async def run_due(self, limit: int = 50) -> int:
         """Claim and run, one after another, the jobs that are due now; how many ran."""
         jobs = await self._claim(limit)
         for job in jobs:
             await self._run(job)
-        await self._flush()
+        await self.completions.flush()
         return len(jobs)
 
     @property
     def busy(self) -> bool:
         """Whether jobs are running or outcomes are waiting to be written."""
-        return bool(self._running or self._finished) or not (
-            self._flushing is None or self._flushing.done()
-        )
+        return bool(self._running) or self.completions.busy
 
     async def idle(self) -> None:
         """Wait until the jobs started so far have run and their outcomes are written."""
         while self.busy:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
-            if self._flushing is not None:
-                await asyncio.gather(self._flushing, return_exceptions=True)
+            await self.completions.settled()
             await asyncio.sleep(0)
 
     async def save_checkpoint(self, work: Work[Any], checkpoint: int) -> None:
@@ -275,26 +272,52 @@ class Outbox:
                     f"{type(exc).__name__}: {exc}",
                     backoff(row.attempts),
                 )
-        self._finish(row, outcome, error, delay)
+        self.completions.add(row, outcome, error, delay)
 
     async def _record(self, row: OutboxJob, record: Record) -> None:
         """A job's result and its completion commit together: a crash cannot leave the
         result without the completion, and so cannot make the job run twice."""
         async with self.transaction() as tx:
             await record(tx)
-            await queue.finish(tx.connection, [self._outcome(row, "done", None, 0.0)])
-        self._report(row, "done", None)
+            await queue.finish(tx.connection, [self.completions.outcome(row, "done", None, 0.0)])
+        self.completions.report(row, "done", None)
         self.wake()  # the next job in its lane can go
 
-    def _finish(self, row: OutboxJob, outcome: str, error: str | None, delay: float) -> None:
+
+class Completions:
+    """How jobs ended, written in batches: what finishes while one batch is being
+    written goes into the next, so a busy outbox commits far less often than it runs
+    jobs. `written` is called after each batch (the lanes it unblocks can go on)."""
+
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        clock: Clock,
+        max_attempts: int,
+        written: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.written = written
+        self._waiting: list[dict[str, Any]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._waiting) or not (self._writing is None or self._writing.done())
+
+    def add(self, row: OutboxJob, outcome: str, error: str | None, delay: float) -> None:
         if outcome == "retry" and row.attempts >= self.max_attempts:
             outcome = "failed"
-        self._report(row, outcome, error)
-        self._finished.append(self._outcome(row, outcome, error, delay))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush(), name="outbox-finish")
+        self.report(row, outcome, error)
+        self._waiting.append(self.outcome(row, outcome, error, delay))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self.flush(), name="outbox-completions")
 
-    def _outcome(
+    def outcome(
         self, row: OutboxJob, outcome: str, error: str | None, delay: float
     ) -> dict[str, Any]:
         now = self.clock()
@@ -307,18 +330,29 @@ class Outbox:
             "last_error": error,
         }
 
-    async def _flush(self) -> None:
-        """Write the outcomes gathered meanwhile, in one transaction."""
-        while self._finished:
-            batch, self._finished = self._finished, []
+    async def flush(self) -> None:
+        """Write the outcomes gathered so far, one transaction a batch."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
             try:
                 async with self.store.transaction() as connection:
                     await queue.finish(connection, batch)
             except Exception:
                 log.exception("outbox failed to record finished jobs; their leases will lapse")
-            self.wake()
+            self.written()
 
-    def _report(self, row: OutboxJob, outcome: str, error: str | None) -> None:
+    async def settled(self) -> None:
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
+
+    async def stop(self) -> None:
+        if self._writing is not None:
+            self._writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writing
+        self._writing = None
+
+    def report(self, row: OutboxJob, outcome: str, error: str | None) -> None:
         self.metrics.jobs.labels(row.kind, outcome).inc()
         level = {"done": logging.DEBUG, "retry": logging.INFO}.get(outcome, logging.WARNING)
         log.log(

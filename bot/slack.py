@@ -1,7 +1,6 @@
-"""Slack as the employees' desk, with slack-bolt: thread replies and button presses in
-(signed, over HTTP or Socket Mode), turned into the core's terms (a conversation, an
-employee); cards and thread posts out (see roles.EmployeeDesk), paced per channel,
-with failures turned into outbox retries that honour Retry-After."""
+"""Slack as the employees' desk: cards and thread posts out (SlackDesk, paced per
+channel, failures turned into outbox retries that honour Retry-After), and thread
+replies and button presses in with slack-bolt (SlackEvents)."""
 
 from __future__ import annotations
 
@@ -50,12 +49,11 @@ _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per c
 
 
 class SlackDesk:
-    def __init__(
-        self, settings: Settings, employees: Employees, config: Callable[[], RoutingConfig]
-    ) -> None:
+    """Slack as the employees' desk (see roles.EmployeeDesk): cards, thread posts and
+    card updates out, through one Web API client with one HTTP session."""
+
+    def __init__(self, settings: Settings, config: Callable[[], RoutingConfig]) -> None:
         self.settings = settings
-        self.employees = employees
-        self.store = employees.conversations.store
         self.config = config
         self.pacer = Pacer(_POSTS_PER_SECOND, _BURST)
         # Retries belong to the outbox, which is durable and honours Retry-After.
@@ -65,104 +63,20 @@ class SlackDesk:
             timeout=15,
             retry_handlers=[],
         )
-        self.bolt = AsyncApp(
-            token=settings.slack_bot_token,
-            signing_secret=settings.slack_signing_secret or "",
-            client=self.client,
-            request_verification_enabled=settings.slack_signing_secret is not None,
-            # Listeners only commit to our database, so Slack hears 200 only after that.
-            process_before_response=True,
-            logger=logging.getLogger("slack_bolt.frontdesk"),
-        )
-        self.bolt.event("message")(self._on_message)
-        self.bolt.action(CLOSE)(self._on_close)
-        self.bolt.action(TAKE_OVER)(self._on_take_over)
-        self.bolt.action(TRANSFER)(self._on_transfer)
-        self._http = AsyncSlackRequestHandler(self.bolt)
-        self._socket: Any = None
         self._names: dict[str, str] = {}
 
     async def start(self) -> None:
-        # One HTTP session for every Web API call: against slack.com each new one would
-        # pay a TLS handshake.
+        # One HTTP session for every call: against slack.com each new one would pay a
+        # TLS handshake.
         self.client.session = aiohttp.ClientSession()
-        if self.settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token)
-            await self._socket.connect_async()
-            log.info("slack socket mode connected")
 
     async def stop(self) -> None:
-        if self._socket is not None:
-            await self._socket.close_async()
         if self.client.session is not None:
             await self.client.session.close()
-
-    async def events(self, request: Request) -> Response:
-        """POST /slack/events: bolt checks the signature (401 if bad or stale)."""
-        if self.settings.slack_signing_secret is None:
-            return PlainTextResponse(
-                "Slack events over HTTP need SLACK_SIGNING_SECRET", status_code=404
-            )
-        try:
-            return await self._http.handle(request)
-        except ValueError:  # a signed body that is not JSON or form data
-            return PlainTextResponse("malformed Slack payload", status_code=400)
 
     def employee(self, slack_user: str) -> Employee | None:
         """The employee a Slack user is (the one place Slack ids are resolved)."""
         return next((e for e in self.config().employees if e.slack_user_id == slack_user), None)
-
-    def _who(self, slack_user: str) -> str:
-        """In the core's terms: an employee's id, else the Slack user's own id."""
-        employee = self.employee(slack_user)
-        return employee.id if employee else slack_user
-
-    # Slack -> us ---------------------------------------------------------------
-
-    async def _on_message(self, event: dict[str, Any]) -> None:
-        reply = to_reply(event)
-        if reply is None:
-            return
-        async with self.store.reading() as connection:
-            conversation = await conversation_for_thread(connection, reply.channel, reply.thread_ts)
-        if conversation is None:
-            return
-        names = {e.slack_user_id: e.name for e in self.config().employees}
-        text = to_plain(reply.text, names).strip()
-        source = f"{reply.channel}:{reply.ts}"
-        outcome = await self.employees.write(conversation, self._who(reply.user), text, source)
-        log.info("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
-
-    async def _on_close(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        if (cid := conversation_id(body)) is not None:
-            await self.employees.close(cid, self._who(body["user"]["id"]))
-
-    async def _on_take_over(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        employee = self.employee(body["user"]["id"])
-        if (cid := conversation_id(body)) is not None and employee is not None:
-            await self.employees.take_over(cid, employee.id)
-
-    async def _on_transfer(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        cid = conversation_id(body)
-        kind, _, target = str(body["actions"][0]["selected_option"]["value"]).partition(":")
-        if cid is None or kind not in ("team", "employee"):
-            return
-        config = self.config()
-        known = (
-            config.has_employee(target)
-            if kind == "employee"
-            else target in {t.id for t in config.teams}
-        )
-        if known:
-            by = self._who(body["user"]["id"])
-            await self.employees.transfer(cid, by, Target(**{kind: target}))
-
-    # us -> Slack (the desk's role) ---------------------------------------------
 
     async def open_card(self, view: Card, attempt: Attempt) -> Spot:
         team = view.team
@@ -171,9 +85,8 @@ class SlackDesk:
         if channel:
             text = f"<@{view.employee.slack_user_id}> {text}"
         else:
-            opened = await self._call(
-                self.client.conversations_open(users=view.employee.slack_user_id)
-            )
+            user = view.employee.slack_user_id
+            opened = await self._call(self.client.conversations_open(users=user))
             channel = str(opened["channel"]["id"])
         ts = await self._post(attempt, channel, None, text=text, blocks=blocks)
         return Spot(channel, ts)
@@ -202,11 +115,8 @@ class SlackDesk:
             try:
                 info = await self._call(self.client.users_info(user=desk_user))
                 profile = info["user"].get("profile") or {}
-                name = (
-                    profile.get("real_name")
-                    or info["user"].get("real_name")
-                    or info["user"]["name"]
-                )
+                user = info["user"]
+                name = profile.get("real_name") or user.get("real_name") or user["name"]
             except (RetryLater, GiveUp, KeyError):
                 return f"Slack user {desk_user}"
             self._names[desk_user] = str(name)
@@ -255,6 +165,100 @@ class SlackDesk:
             raise _instruction(exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"Slack unreachable: {type(exc).__name__}") from exc
+
+
+class SlackEvents:
+    """Thread replies and button presses from Slack, signed, over HTTP or Socket Mode,
+    as the core's terms: a conversation, and an employee (or a Slack user who is not
+    one). Slack hears 200 only once the listener has committed."""
+
+    def __init__(self, settings: Settings, desk: SlackDesk, employees: Employees) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.employees = employees
+        self.store = employees.conversations.store
+        self.bolt = AsyncApp(
+            signing_secret=settings.slack_signing_secret or "",
+            client=desk.client,
+            request_verification_enabled=settings.slack_signing_secret is not None,
+            process_before_response=True,
+            logger=logging.getLogger("slack_bolt.frontdesk"),
+        )
+        self.bolt.event("message")(self._on_message)
+        self.bolt.action(CLOSE)(self._on_close)
+        self.bolt.action(TAKE_OVER)(self._on_take_over)
+        self.bolt.action(TRANSFER)(self._on_transfer)
+        self._http = AsyncSlackRequestHandler(self.bolt)
+        self._socket: Any = None
+
+    async def start(self) -> None:
+        if self.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token)
+            await self._socket.connect_async()
+            log.info("slack socket mode connected")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+
+    async def events(self, request: Request) -> Response:
+        """POST /slack/events: bolt checks the signature (401 if bad or stale)."""
+        if self.settings.slack_signing_secret is None:
+            return PlainTextResponse(
+                "Slack events over HTTP need SLACK_SIGNING_SECRET", status_code=404
+            )
+        try:
+            return await self._http.handle(request)
+        except ValueError:  # a signed body that is not JSON or form data
+            return PlainTextResponse("malformed Slack payload", status_code=400)
+
+    def _who(self, slack_user: str) -> str:
+        """In the core's terms: an employee's id, else the Slack user's own id."""
+        employee = self.desk.employee(slack_user)
+        return employee.id if employee else slack_user
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        reply = to_reply(event)
+        if reply is None:
+            return
+        async with self.store.reading() as connection:
+            conversation = await conversation_for_thread(connection, reply.channel, reply.thread_ts)
+        if conversation is None:
+            return
+        names = {e.slack_user_id: e.name for e in self.desk.config().employees}
+        text = to_plain(reply.text, names).strip()
+        source = f"{reply.channel}:{reply.ts}"
+        outcome = await self.employees.write(conversation, self._who(reply.user), text, source)
+        log.info("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
+
+    async def _on_close(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        if (cid := conversation_id(body)) is not None:
+            await self.employees.close(cid, self._who(body["user"]["id"]))
+
+    async def _on_take_over(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        employee = self.desk.employee(body["user"]["id"])
+        if (cid := conversation_id(body)) is not None and employee is not None:
+            await self.employees.take_over(cid, employee.id)
+
+    async def _on_transfer(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        cid = conversation_id(body)
+        kind, _, target = str(body["actions"][0]["selected_option"]["value"]).partition(":")
+        if cid is None or kind not in ("team", "employee"):
+            return
+        config = self.desk.config()
+        known = (
+            config.has_employee(target)
+            if kind == "employee"
+            else target in {t.id for t in config.teams}
+        )
+        if known:
+            by = self._who(body["user"]["id"])
+            await self.employees.transfer(cid, by, Target(**{kind: target}))
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

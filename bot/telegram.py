@@ -157,7 +157,7 @@ class TelegramChannel:
         self.secret = settings.telegram_webhook_secret or _derived(
             settings.telegram_bot_token, "webhook"
         )
-        self._file_key = _derived(settings.telegram_bot_token, "files").encode()
+        self.files = TelegramFiles(self.bot, settings)
         self._poller: asyncio.Task[None] | None = None
         self.pacer = Pacer(_PER_CHAT_PER_SECOND)
 
@@ -267,35 +267,12 @@ class TelegramChannel:
         elif inbound.kind == "attachment":
             assert inbound.attachment is not None
             details = {
-                "attachment": {"kind": inbound.attachment, "url": self.file_link(inbound.file_id)}
+                "attachment": {"kind": inbound.attachment, "url": self.files.link(inbound.file_id)}
             }
             text = inbound.text or f"[{inbound.attachment}]"
             await customers.receive(customer_id, NAME, text, source_id, details=details)
         else:
             await customers.receive(customer_id, NAME, inbound.text, source_id)
-
-    # Files: links employees can open from the desk, without our bot token in them.
-
-    def file_link(self, file_id: str | None) -> str | None:
-        if file_id is None or not self.settings.public_url:
-            return None
-        signature = hmac.new(self._file_key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{self.settings.public_url.rstrip('/')}/telegram/files/{file_id}?sig={signature}"
-
-    async def file(self, request: Request) -> Response:
-        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for employees."""
-        file_id = request.path_params["file_id"]
-        expected = hmac.new(self._file_key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(request.query_params.get("sig", "").encode(), expected.encode()):
-            return PlainTextResponse("bad signature", status_code=403)
-        try:
-            remote = await self.bot.get_file(file_id)
-            content = bytes(await remote.download_as_bytearray())
-        except TelegramError as exc:
-            return PlainTextResponse(f"Telegram would not give the file: {exc}", status_code=502)
-        name = (remote.file_path or file_id).rsplit("/", 1)[-1]
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(content, media_type="application/octet-stream", headers=disposition)
 
     # us -> Telegram ------------------------------------------------------------
 
@@ -344,6 +321,40 @@ class TelegramChannel:
 
     async def _send_photo(self, chat: int, *, photo: str, caption: str) -> None:
         await self.bot.send_photo(chat, photo, caption=caption)
+
+
+class TelegramFiles:
+    """Customers' files, for employees following a link on the desk: the links are
+    signed, and carry no bot token."""
+
+    def __init__(self, bot: Bot, settings: Settings) -> None:
+        assert settings.telegram_bot_token is not None
+        self.bot = bot
+        self.public_url = settings.public_url
+        self._key = _derived(settings.telegram_bot_token, "files").encode()
+
+    def link(self, file_id: str | None) -> str | None:
+        if file_id is None or not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/telegram/files/{file_id}?sig={self._sign(file_id)}"
+
+    async def download(self, request: Request) -> Response:
+        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for employees."""
+        file_id = request.path_params["file_id"]
+        given = request.query_params.get("sig", "")
+        if not hmac.compare_digest(given.encode(), self._sign(file_id).encode()):
+            return PlainTextResponse("bad signature", status_code=403)
+        try:
+            remote = await self.bot.get_file(file_id)
+            content = bytes(await remote.download_as_bytearray())
+        except TelegramError as exc:
+            return PlainTextResponse(f"Telegram would not give the file: {exc}", status_code=502)
+        name = (remote.file_path or file_id).rsplit("/", 1)[-1]
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(content, media_type="application/octet-stream", headers=disposition)
+
+    def _sign(self, file_id: str) -> str:
+        return hmac.new(self._key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _chat_of(payload: dict[str, Any]) -> object:
