@@ -4,6 +4,7 @@ LISTEN/NOTIFY; SQLite has one instance)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[str], None]
 
@@ -30,8 +33,13 @@ class News:
         await self.store.notify(connection, f"{self._me}|{news}")
 
     def deliver(self, news: str) -> None:
+        """Tell this instance's listeners. Called after a commit, so a listener's
+        failure is logged and goes no further: what was committed stands."""
         for listener in self._listeners.get(news.partition(":")[0], ()):
-            listener(news)
+            try:
+                listener(news)
+            except Exception:
+                log.exception("a news listener failed", extra={"news": news})
 
     async def listen(self) -> None:
         """Hear the other instances, until cancelled."""

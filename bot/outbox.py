@@ -45,6 +45,10 @@ class GiveUp(Exception):
     """The job can never succeed (a blocked bot, a deleted channel): stop retrying."""
 
 
+class FinishedElsewhere(Exception):
+    """A job's result was about to be stored, but another run finished the job first."""
+
+
 @dataclass(frozen=True)
 class Work(Generic[J]):
     """A job being done: which attempt this is, and how far earlier attempts got."""
@@ -66,6 +70,7 @@ class Tx:
         self.started: list[OutboxJob] = []  # claimed for this instance: run after commit
         self.queued = False  # added for whichever instance claims them
         self.news: set[str] = set()
+        self.finishing: int | None = None  # the job whose result this transaction stores
 
     async def enqueue(
         self, job: Job, *, conversation_id: int | None, lane: str | None = ""
@@ -80,6 +85,7 @@ class Tx:
         row, claimed = await queue.enqueue(
             self.connection, kind, payload,
             conversation_id=conversation_id, lane=lane, now=now, claim_until=until,
+            finishing=self.finishing,
         )  # fmt: skip
         if claimed:
             self.started.append(row)
@@ -265,6 +271,9 @@ class Outbox:
             try:
                 await self._record(row, record)
                 return
+            except FinishedElsewhere:
+                log.warning("outbox job finished by another run", extra={"job": row.id})
+                return
             except Exception as exc:
                 log.exception("outbox job's result not stored", extra={"job": row.id})
                 outcome, error, delay = (
@@ -278,8 +287,12 @@ class Outbox:
         """A job's result and its completion commit together: a crash cannot leave the
         result without the completion, and so cannot make the job run twice."""
         async with self.transaction() as tx:
+            tx.finishing = row.id
             await record(tx)
-            await queue.finish(tx.connection, [self.completions.outcome(row, "done", None, 0.0)])
+            if not await queue.finish_one(
+                tx.connection, self.completions.outcome(row, "done", None, 0.0)
+            ):
+                raise FinishedElsewhere  # its lease lapsed and another run did it: roll back
         self.completions.report(row, "done", None)
         self.wake()  # the next job in its lane can go
 

@@ -28,12 +28,14 @@ async def enqueue(
     lane: str | None,
     now: datetime,
     claim_until: datetime | None = None,
+    finishing: int | None = None,
 ) -> tuple[OutboxJob, bool]:
     """Add a job to the caller's transaction (it exists only if that commits). With
     `claim_until`, the job is claimed for this instance at once if nothing is ahead of
     it in its lane, so it can start right after the commit without a claim of its own.
+    `finishing` is a job this transaction completes, which does not count as ahead.
     Returns the job and whether it was claimed."""
-    claimed = claim_until is not None and await _lane_is_free(connection, lane)
+    claimed = claim_until is not None and await _lane_is_free(connection, lane, finishing)
     fields = {
         "kind": kind,
         "payload": payload,
@@ -53,7 +55,9 @@ async def enqueue(
     return job, claimed
 
 
-async def _lane_is_free(connection: AsyncConnection, lane: str | None) -> bool:
+async def _lane_is_free(
+    connection: AsyncConnection, lane: str | None, finishing: int | None
+) -> bool:
     if lane is None:
         return True
     if connection.dialect.name == "postgresql":
@@ -62,7 +66,9 @@ async def _lane_is_free(connection: AsyncConnection, lane: str | None) -> bool:
             text("SELECT pg_advisory_xact_lock(hashtext(:lane))"), {"lane": lane}
         )
     ahead = await connection.execute(
-        select(outbox.c.id).where(outbox.c.lane == lane, outbox.c.status == _PENDING).limit(1)
+        select(outbox.c.id)
+        .where(outbox.c.lane == lane, outbox.c.status == _PENDING, outbox.c.id != (finishing or 0))
+        .limit(1)
     )
     return ahead.first() is None
 
@@ -106,10 +112,11 @@ async def renew(connection: AsyncConnection, ids: Collection[int], until: dateti
 
 async def finish(connection: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
     """Record how jobs ended, in one statement: each outcome gives `job`, `status`
-    (pending again for a retry), `run_after`, `finished_at` and `last_error`."""
+    (pending again for a retry), `run_after`, `finished_at` and `last_error`. A job
+    that is no longer pending (finished by a run whose lease had lapsed) is left be."""
     await connection.execute(
         update(outbox)
-        .where(outbox.c.id == bindparam("job"))
+        .where(outbox.c.id == bindparam("job"), outbox.c.status == _PENDING)
         .values(
             status=bindparam("status"),
             run_after=bindparam("run_after"),
@@ -119,6 +126,16 @@ async def finish(connection: AsyncConnection, outcomes: Sequence[dict[str, Any]]
         ),
         list(outcomes),
     )
+
+
+async def finish_one(connection: AsyncConnection, outcome: dict[str, Any]) -> bool:
+    """Record how one job ended (see `finish`); False if it was no longer pending."""
+    result = await connection.execute(
+        update(outbox)
+        .where(outbox.c.id == outcome["job"], outbox.c.status == _PENDING)
+        .values({**{k: v for k, v in outcome.items() if k != "job"}, "locked_until": None})
+    )
+    return bool(result.rowcount)
 
 
 async def save_checkpoint(connection: AsyncConnection, job_id: int, checkpoint: int) -> None:

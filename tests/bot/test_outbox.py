@@ -182,6 +182,40 @@ async def test_a_crashed_instances_jobs_are_taken_over_when_its_lease_lapses(sto
     await survivor.store.close()
 
 
+async def test_a_run_that_outlived_its_lease_stores_nothing(store: Store) -> None:
+    """A run paused past its lease (the job was taken over and finished meanwhile):
+    the result it then tries to store is rolled back, so nothing happens twice."""
+    clock = Clock()
+    slow_box, release = make_outbox(store, clock, lease=15), asyncio.Event()
+
+    async def slow(work: Work[PostNote]) -> Any:
+        await release.wait()
+
+        async def record(tx: Tx) -> None:
+            await tx.enqueue(UpdateCard("closed", by="slow"), conversation_id=None, lane=None)
+
+        return record
+
+    slow_box.handle(PostNote, slow)
+    await add_notes(slow_box, None)
+    clock.now = NOW + timedelta(seconds=16)
+    fast_box = make_outbox(Store(store.url), clock, lease=15)
+
+    async def fast(work: Work[PostNote]) -> Any:
+        async def record(tx: Tx) -> None:
+            await tx.enqueue(UpdateCard("closed", by="fast"), conversation_id=None, lane=None)
+
+        return record
+
+    fast_box.handle(PostNote, fast)
+    assert await fast_box.run_due() == 1
+    release.set()
+    await slow_box.idle()
+    await fast_box.store.close()
+    results = [j.payload for j in await all_jobs(store) if j.kind == "card.update"]
+    assert [p["by"] for p in results] == ["fast"]
+
+
 async def test_a_running_job_keeps_its_lease(store: Store) -> None:
     clock = Clock()
     box = make_outbox(store, clock, lease=15)

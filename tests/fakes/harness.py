@@ -193,14 +193,13 @@ class Employee:
     def __init__(self, harness: Harness, employee_id: str) -> None:
         self.harness = harness
         self.id = employee_id
-        self._ids = itertools.count(1)
 
     async def writes(
         self, text: str, *, in_thread: Spot | None = None, as_: str | None = None
     ) -> str:
         spot = in_thread or self.harness.desk.thread_of(self.id)
         conversation = self.harness.conversation_of(spot)
-        source = f"{spot.place}:{self.id}:{next(self._ids)}"
+        source = f"{spot.place}:{next(self.harness.desk_ids)}"
         outcome = await self.harness.employees.write(conversation, as_ or self.id, text, source)
         await self.harness.settle()
         return outcome
@@ -249,6 +248,7 @@ class Harness:
         self.customers = Customers(self.conversations, self.nlu)
         self.employees = Employees(self.conversations)
         self.desk = FakeDesk()
+        self.desk_ids = itertools.count(1)  # the desk's id for each message written there
         self.outbox.handle(Triage, self.customers.triage)
         self.outbox.handle(HandleInbound, self.customers.handle_inbound)
         self.outbox.handle(Deliver, Delivery(self.conversations).deliver)

@@ -1,0 +1,108 @@
+"""What employees do on their desk, through the core in memory: take-overs in a team
+channel, replies that cannot be delivered, retried desk events, people who are not
+in the config."""
+
+from pathlib import Path
+
+from bot.outbox import RetryLater
+from bot.store import queue
+from routing import Target
+from tests.fakes.frontdesk import always_open_text
+from tests.fakes.harness import Harness, config_from
+
+CRASHING = "the app keeps crashing every time I open my basket"
+CHARGED = "I was charged twice for my subscription this month"
+
+
+async def test_a_colleague_in_the_team_channel_takes_over_in_the_same_thread(
+    tmp_path: Path,
+) -> None:
+    config = config_from(always_open_text(team_channel="C0SUPPORT"))
+    async with Harness(tmp_path, config=config) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CRASHING)
+        spot, card = harness.desk.cards[-1]
+        assert (card.employee.id, spot.place) == ("sam", "support")  # in the team's channel
+        assert (
+            await harness.employee("lena").writes("I know this one", in_thread=spot) == "internal"
+        )
+        assert await harness.employee("lena").takes_over(spot)
+        assert "Sam Rivera has passed your conversation to Lena Novak" in ada.saw[-1]
+        assert any(
+            "Lena Novak took this conversation over" in text for _, text in harness.desk.notes
+        )
+        await harness.employee("sam").writes("Sam: let me check", in_thread=spot)
+        await harness.employee("lena").writes("Clear the app cache.", in_thread=spot)
+        assert ada.saw[-1] == "Lena Novak: Clear the app cache."
+        assert not any("let me check" in text for text in ada.saw)
+        assert len(harness.desk.cards) == 1  # no new card: the same thread
+        assert not await harness.employee("lena").takes_over(spot)  # hers already
+
+
+async def test_a_reply_that_cannot_reach_the_customer_is_reported_in_the_thread(
+    tmp_path: Path,
+) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        harness.channel.blocked.add("ada")
+        await harness.employee("priya").writes("Are you there?")
+        (note,) = [text for _, text in harness.desk.notes]
+        assert "did not reach the customer on the test chat" in note
+        assert "Are you there?" in note
+        async with harness.store.reading() as connection:
+            failed = await queue.jobs(connection, "failed")
+        assert [(job.kind, job.attempts) for job in failed] == [("customer.deliver", 1)]
+
+
+async def test_a_retried_desk_event_is_handled_once(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        spot = harness.desk.thread_of("priya")
+        conversation = harness.conversation_of(spot)
+        outcomes = [
+            await harness.employees.write(conversation, "priya", "Refunded!", "dm-priya:99")
+            for _ in range(3)
+        ]
+        await harness.settle()
+        assert outcomes == ["delivered", "duplicate", "duplicate"]
+        assert ada.saw.count("Priya Sharma: Refunded!") == 1
+
+
+async def test_replies_to_unknown_conversations_and_from_strangers(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        await harness.customer("ada").says(CHARGED)
+        assert await harness.employees.write(404, "priya", "hello?", "x:1") == "unknown"
+        spot = harness.desk.thread_of("priya")
+        stranger = harness.employee("priya")
+        assert await stranger.writes("who is this customer?", as_="U0STRANGER") == "internal"
+        assert await harness.employees.close(harness.conversation_of(spot), "U0STRANGER")
+        await harness.settle()
+        # Someone not in the config closes: the customer hears their contact's name.
+        assert harness.customer("ada").saw[-1].startswith("Priya Sharma closed")
+        update = harness.desk.updates[-1][1]
+        assert update.status == "Closed by desk user U0STRANGER. A reply in this thread reopens it."
+        note = next(line for line in update.transcript if line.kind == "note")
+        assert note.author == "desk user U0STRANGER"
+
+
+async def test_a_transfer_passes_over_the_person_who_transfers(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        await harness.employee("priya").transfers(Target(team="billing"))
+        assert harness.desk.cards[-1][1].employee.id == "tomas"
+        assert "has passed your conversation to Tomás García" in ada.saw[-1]
+
+
+async def test_the_desk_being_down_delays_but_loses_nothing(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        harness.desk.failing = [RetryLater("desk down"), RetryLater("desk down")]
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        assert harness.desk.cards == []
+        for _ in range(2):
+            harness.clock.advance(seconds=5)  # past the backoff
+            await harness.settle()
+        assert len(harness.desk.cards) == 1
