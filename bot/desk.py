@@ -4,12 +4,11 @@ to the customer. Runs the desk's jobs (see jobs.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.conversations import Conversations
 from bot.jobs import OpenCard, PostInThread, PostNote, UpdateCard
 from bot.outbox import Record, RetryLater, Tx, Work
 from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
+from bot.store import Connection
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import message_in_conversation, transcript
@@ -85,7 +84,7 @@ class DeskWork:
         card = await self._card(conversation, assignment, None, status)
         await self.desk.update_card(spot, card, note, Attempt(work.id, work.attempt))
 
-    async def _spot(self, connection: AsyncConnection, conversation: Conversation) -> Spot:
+    async def _spot(self, connection: Connection, conversation: Conversation) -> Spot:
         if conversation.thread_id is None:
             raise RetryLater(NOT_YET)
         thread = await stored.thread(connection, conversation.thread_id)

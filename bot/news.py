@@ -9,9 +9,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from bot.store import Store
+from bot.store import Connection, Store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,7 @@ class News:
         """`listener` hears news whose topic (the part before ":") is `topic`."""
         self._listeners[topic].append(listener)
 
-    async def publish(self, connection: AsyncConnection, news: str) -> None:
+    async def publish(self, connection: Connection, news: str) -> None:
         """Other instances hear `news` when the transaction on `connection` commits."""
         await self.store.notify(connection, f"{self._me}|{news}")
 

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot import legacy
 from bot.jobs import Job, UnknownJob, decode, encode, kind_of
 from bot.metrics import Metrics
 from bot.news import News
-from bot.store import Store, queue
+from bot.store import Connection, Store, queue
 from bot.tables import OutboxJob, utcnow
 
 log = logging.getLogger(__name__)
@@ -64,7 +62,7 @@ class Tx:
     """A transaction in progress: its connection, the jobs it adds, the news it will
     announce. Jobs and news exist only if it commits."""
 
-    def __init__(self, connection: AsyncConnection, outbox: Outbox) -> None:
+    def __init__(self, connection: Connection, outbox: Outbox) -> None:
         self.connection = connection
         self.outbox = outbox
         self.started: list[OutboxJob] = []  # claimed for this instance: run after commit

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import Connection
 from bot.store.rows import add, insert_or_ignore, model, upsert
 from bot.tables import (
     OPEN_STATUSES,
@@ -26,14 +26,14 @@ from routing import EmployeeState
 _OPEN = conversations.c.status != "closed"
 
 
-async def conversation(connection: AsyncConnection, conversation_id: int) -> Conversation | None:
+async def conversation(connection: Connection, conversation_id: int) -> Conversation | None:
     row = (
         await connection.execute(select(conversations).where(conversations.c.id == conversation_id))
     ).first()
     return model(Conversation, row) if row else None
 
 
-async def open_conversation(connection: AsyncConnection, customer_id: int) -> Conversation | None:
+async def open_conversation(connection: Connection, customer_id: int) -> Conversation | None:
     row = (
         await connection.execute(
             select(conversations).where(conversations.c.customer_id == customer_id, _OPEN)
@@ -43,7 +43,7 @@ async def open_conversation(connection: AsyncConnection, customer_id: int) -> Co
 
 
 async def open_or_start(
-    connection: AsyncConnection, customer_id: int, channel: str, **new: Any
+    connection: Connection, customer_id: int, channel: str, **new: Any
 ) -> Conversation:
     """The customer's open conversation, now on `channel` (replies go where the
     customer last wrote), or a new one with `new` set. Two instances starting one at
@@ -64,7 +64,7 @@ async def open_or_start(
     return current
 
 
-async def change(connection: AsyncConnection, record: Conversation, **values: Any) -> None:
+async def change(connection: Connection, record: Conversation, **values: Any) -> None:
     """Update a conversation's columns, in the database and on `record`."""
     await connection.execute(
         update(conversations).where(conversations.c.id == record.id).values(**values)
@@ -73,9 +73,7 @@ async def change(connection: AsyncConnection, record: Conversation, **values: An
         setattr(record, name, value)
 
 
-async def conversation_for_thread(
-    connection: AsyncConnection, place: str, thread: str
-) -> int | None:
+async def conversation_for_thread(connection: Connection, place: str, thread: str) -> int | None:
     found = await connection.execute(
         select(threads.c.conversation_id).where(
             threads.c.place == place, threads.c.thread == thread
@@ -84,7 +82,7 @@ async def conversation_for_thread(
     return found.scalar()
 
 
-async def add_thread(connection: AsyncConnection, record: Thread) -> None:
+async def add_thread(connection: Connection, record: Thread) -> None:
     """A card was posted: its thread is now the conversation's way to the customer."""
     await add(connection, record)
     await connection.execute(
@@ -94,19 +92,19 @@ async def add_thread(connection: AsyncConnection, record: Thread) -> None:
     )
 
 
-async def thread(connection: AsyncConnection, thread_id: int) -> Thread:
+async def thread(connection: Connection, thread_id: int) -> Thread:
     row = (await connection.execute(select(threads).where(threads.c.id == thread_id))).one()
     return model(Thread, row)
 
 
-async def card_posted(connection: AsyncConnection, assignment_id: int) -> bool:
+async def card_posted(connection: Connection, assignment_id: int) -> bool:
     found = await connection.execute(
         select(threads.c.id).where(threads.c.assignment_id == assignment_id).limit(1)
     )
     return found.first() is not None
 
 
-async def assignment(connection: AsyncConnection, assignment_id: int) -> Assignment:
+async def assignment(connection: Connection, assignment_id: int) -> Assignment:
     row = (
         await connection.execute(select(assignments).where(assignments.c.id == assignment_id))
     ).one()
@@ -114,7 +112,7 @@ async def assignment(connection: AsyncConnection, assignment_id: int) -> Assignm
 
 
 async def latest_assignment(
-    connection: AsyncConnection, conversation_id: int, *, current: bool = False
+    connection: Connection, conversation_id: int, *, current: bool = False
 ) -> Assignment | None:
     """The conversation's newest assignment; with `current`, only one not yet ended."""
     query = select(assignments).where(assignments.c.conversation_id == conversation_id)
@@ -124,7 +122,7 @@ async def latest_assignment(
     return model(Assignment, row) if row else None
 
 
-async def assign(connection: AsyncConnection, record: Assignment, status: str) -> Assignment:
+async def assign(connection: Connection, record: Assignment, status: str) -> Assignment:
     """End the conversation's current assignment, start `record`, and give the
     conversation to its employee with `status`."""
     await connection.execute(
@@ -158,7 +156,7 @@ async def assign(connection: AsyncConnection, record: Assignment, status: str) -
     return record
 
 
-async def end_assignments(connection: AsyncConnection, conversation_id: int, at: datetime) -> None:
+async def end_assignments(connection: Connection, conversation_id: int, at: datetime) -> None:
     await connection.execute(
         update(assignments)
         .where(assignments.c.conversation_id == conversation_id, assignments.c.ended_at.is_(None))
@@ -166,9 +164,7 @@ async def end_assignments(connection: AsyncConnection, conversation_id: int, at:
     )
 
 
-async def first_reply(
-    connection: AsyncConnection, conversation_id: int, at: datetime
-) -> float | None:
+async def first_reply(connection: Connection, conversation_id: int, at: datetime) -> float | None:
     """Mark the current assignment's first reply; the seconds it took, if this was it."""
     current = await latest_assignment(connection, conversation_id, current=True)
     if current is None or current.first_reply_at is not None:
@@ -179,7 +175,7 @@ async def first_reply(
     return (at - current.assigned_at).total_seconds()
 
 
-async def previous_employee(connection: AsyncConnection, customer_id: int) -> str | None:
+async def previous_employee(connection: Connection, customer_id: int) -> str | None:
     """Who was last assigned to one of this customer's conversations."""
     found = await connection.execute(
         select(assignments.c.employee_id)
@@ -191,17 +187,17 @@ async def previous_employee(connection: AsyncConnection, customer_id: int) -> st
     return found.scalar()
 
 
-async def open_counts(connection: AsyncConnection) -> dict[str | None, int]:
+async def open_counts(connection: Connection) -> dict[str | None, int]:
     """How many open conversations each employee has (None: not yet assigned)."""
     found = await connection.execute(
-        select(conversations.c.employee_id, func.count())
+        select(conversations.c.employee_id, func.count().label("open"))
         .where(conversations.c.status.in_(OPEN_STATUSES))
         .group_by(conversations.c.employee_id)
     )
-    return {employee: int(count) for employee, count in found.all()}
+    return {row.employee_id: int(row.open) for row in found.all()}
 
 
-async def roster(connection: AsyncConnection) -> dict[str, EmployeeState]:
+async def roster(connection: Connection) -> dict[str, EmployeeState]:
     """Each employee's open conversations, last assignment and away flag: read from
     the open conversations and one row per employee, never from history."""
     counts = {e: n for e, n in (await open_counts(connection)).items() if e is not None}
@@ -217,9 +213,7 @@ async def roster(connection: AsyncConnection) -> dict[str, EmployeeState]:
     }
 
 
-async def set_away(
-    connection: AsyncConnection, employee_id: str, away: bool, now: datetime
-) -> None:
+async def set_away(connection: Connection, employee_id: str, away: bool, now: datetime) -> None:
     await connection.execute(
         upsert(
             connection,
@@ -233,7 +227,7 @@ async def set_away(
 
 
 async def earlier(
-    connection: AsyncConnection, customer_id: int, before: int, limit: int = 5
+    connection: Connection, customer_id: int, before: int, limit: int = 5
 ) -> list[tuple[Conversation, int]]:
     """The customer's other conversations, newest first, with how many messages each has."""
     rows = (

@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import Connection
 from bot.store.conversations import open_conversation
 from bot.store.rows import add, insert_or_ignore, model
 from bot.tables import Customer, LinkCode, contacts, conversations, customers, link_codes
@@ -16,9 +16,7 @@ from bot.tables import Customer, LinkCode, contacts, conversations, customers, l
 LINK_VALIDITY = timedelta(minutes=30)
 
 
-async def customer_by_contact(
-    connection: AsyncConnection, channel: str, address: str
-) -> int | None:
+async def customer_by_contact(connection: Connection, channel: str, address: str) -> int | None:
     found = await connection.execute(
         select(contacts.c.customer_id).where(
             contacts.c.channel == channel, contacts.c.address == address
@@ -28,7 +26,7 @@ async def customer_by_contact(
 
 
 async def customer_for(
-    connection: AsyncConnection,
+    connection: Connection,
     channel: str,
     address: str,
     *,
@@ -55,12 +53,12 @@ async def customer_for(
     return winner
 
 
-async def customer(connection: AsyncConnection, customer_id: int) -> Customer:
+async def customer(connection: Connection, customer_id: int) -> Customer:
     row = (await connection.execute(select(customers).where(customers.c.id == customer_id))).one()
     return model(Customer, row)
 
 
-async def address_of(connection: AsyncConnection, customer_id: int, channel: str) -> str | None:
+async def address_of(connection: Connection, customer_id: int, channel: str) -> str | None:
     """Where a customer is reached on a channel (the newest contact if several)."""
     found = await connection.execute(
         select(contacts.c.address)
@@ -71,7 +69,7 @@ async def address_of(connection: AsyncConnection, customer_id: int, channel: str
     return found.scalar()
 
 
-async def new_link_code(connection: AsyncConnection, customer_id: int, now: datetime) -> str:
+async def new_link_code(connection: Connection, customer_id: int, now: datetime) -> str:
     """A one-time code (about 96 bits) that links this customer to another channel."""
     code = secrets.token_urlsafe(12)
     record = LinkCode(code=code, customer_id=customer_id, expires_at=now + LINK_VALIDITY)
@@ -80,7 +78,7 @@ async def new_link_code(connection: AsyncConnection, customer_id: int, now: date
 
 
 async def link_customers(
-    connection: AsyncConnection, code: str, other_id: int, now: datetime
+    connection: Connection, code: str, other_id: int, now: datetime
 ) -> int | None:
     """Join the customer who asked for `code` and `other_id` into one (the former), if
     the code is unused and unexpired. Returns that customer."""

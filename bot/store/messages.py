@@ -4,13 +4,13 @@ as what a customer has not seen yet."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import Connection
 from bot.store.rows import insert_or_ignore, model, models
 from bot.tables import CUSTOMER_VISIBLE, Conversation, Message, conversations, messages
 
 
-async def find_message(connection: AsyncConnection, source: str, source_id: str) -> Message | None:
+async def find_message(connection: Connection, source: str, source_id: str) -> Message | None:
     row = (
         await connection.execute(
             select(messages).where(messages.c.source == source, messages.c.source_id == source_id)
@@ -19,7 +19,7 @@ async def find_message(connection: AsyncConnection, source: str, source_id: str)
     return model(Message, row) if row else None
 
 
-async def add_once(connection: AsyncConnection, message: Message) -> bool:
+async def add_once(connection: Connection, message: Message) -> bool:
     """Store a message unless its channel gave it to us before; whether it is new."""
     added = await connection.execute(
         insert_or_ignore(connection, messages, "source", "source_id")
@@ -31,7 +31,7 @@ async def add_once(connection: AsyncConnection, message: Message) -> bool:
 
 
 async def message_in_conversation(
-    connection: AsyncConnection, message_id: int
+    connection: Connection, message_id: int
 ) -> tuple[Message, Conversation]:
     """A stored message and its conversation (both exist: jobs name them)."""
     found = (
@@ -49,7 +49,7 @@ async def message_in_conversation(
     return message, conversation
 
 
-async def transcript(connection: AsyncConnection, conversation_id: int) -> list[Message]:
+async def transcript(connection: Connection, conversation_id: int) -> list[Message]:
     rows = await connection.execute(
         select(messages)
         .where(messages.c.conversation_id == conversation_id)
@@ -59,7 +59,7 @@ async def transcript(connection: AsyncConnection, conversation_id: int) -> list[
 
 
 async def seen_by_customer_after(
-    connection: AsyncConnection, customer_id: int, cursor: int, limit: int
+    connection: Connection, customer_id: int, cursor: int, limit: int
 ) -> list[Message]:
     """What a customer may see (their own, the bot's and employees' messages) after
     message `cursor`, oldest first, across all their conversations."""

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, literal_column, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnClause
 
+from bot.store import Connection
 from bot.store.rows import insert_or_ignore, model, models
 from bot.tables import OutboxJob, inbox, outbox
 
@@ -20,7 +20,7 @@ _PENDING: ColumnClause[str] = literal_column("'pending'")
 
 
 async def enqueue(
-    connection: AsyncConnection,
+    connection: Connection,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -55,9 +55,7 @@ async def enqueue(
     return job, claimed
 
 
-async def _lane_is_free(
-    connection: AsyncConnection, lane: str | None, finishing: int | None
-) -> bool:
+async def _lane_is_free(connection: Connection, lane: str | None, finishing: int | None) -> bool:
     if lane is None:
         return True
     if connection.dialect.name == "postgresql":
@@ -74,7 +72,7 @@ async def _lane_is_free(
 
 
 async def claim(
-    connection: AsyncConnection, kinds: Collection[str], now: datetime, until: datetime, limit: int
+    connection: Connection, kinds: Collection[str], now: datetime, until: datetime, limit: int
 ) -> list[OutboxJob]:
     """Due jobs of these kinds that are first in their lane, claimed until `until` in
     one statement; on PostgreSQL, rows another instance is claiming are skipped."""
@@ -101,7 +99,7 @@ async def claim(
     return sorted(models(OutboxJob, rows.all()), key=lambda job: job.id or 0)
 
 
-async def renew(connection: AsyncConnection, ids: Collection[int], until: datetime) -> None:
+async def renew(connection: Connection, ids: Collection[int], until: datetime) -> None:
     """Keep running jobs claimed: a lease that lapses means the instance died."""
     await connection.execute(
         update(outbox)
@@ -110,7 +108,7 @@ async def renew(connection: AsyncConnection, ids: Collection[int], until: dateti
     )
 
 
-async def finish(connection: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
+async def finish(connection: Connection, outcomes: Sequence[dict[str, Any]]) -> None:
     """Record how jobs ended, in one statement: each outcome gives `job`, `status`
     (pending again for a retry), `run_after`, `finished_at` and `last_error`. A job
     that is no longer pending (finished by a run whose lease had lapsed) is left be."""
@@ -128,7 +126,7 @@ async def finish(connection: AsyncConnection, outcomes: Sequence[dict[str, Any]]
     )
 
 
-async def finish_one(connection: AsyncConnection, outcome: dict[str, Any]) -> bool:
+async def finish_one(connection: Connection, outcome: dict[str, Any]) -> bool:
     """Record how one job ended (see `finish`); False if it was no longer pending."""
     result = await connection.execute(
         update(outbox)
@@ -138,32 +136,32 @@ async def finish_one(connection: AsyncConnection, outcome: dict[str, Any]) -> bo
     return bool(result.rowcount)
 
 
-async def save_checkpoint(connection: AsyncConnection, job_id: int, checkpoint: int) -> None:
+async def save_checkpoint(connection: Connection, job_id: int, checkpoint: int) -> None:
     await connection.execute(
         update(outbox).where(outbox.c.id == job_id).values(checkpoint=checkpoint)
     )
 
 
-async def jobs(connection: AsyncConnection, status: str, limit: int = 100) -> list[OutboxJob]:
+async def jobs(connection: Connection, status: str, limit: int = 100) -> list[OutboxJob]:
     rows = await connection.execute(
         select(outbox).where(outbox.c.status == status).order_by(outbox.c.id.desc()).limit(limit)
     )
     return models(OutboxJob, rows.all())
 
 
-async def job(connection: AsyncConnection, job_id: int) -> OutboxJob:
+async def job(connection: Connection, job_id: int) -> OutboxJob:
     return model(
         OutboxJob, (await connection.execute(select(outbox).where(outbox.c.id == job_id))).one()
     )
 
 
-async def counts(connection: AsyncConnection) -> dict[str, int]:
-    rows = await connection.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-    return {status: int(count) for status, count in rows.all()}
+async def counts(connection: Connection) -> dict[str, int]:
+    query = select(outbox.c.status, func.count().label("jobs")).group_by(outbox.c.status)
+    return {row.status: int(row.jobs) for row in (await connection.execute(query)).all()}
 
 
 async def store_inbound(
-    connection: AsyncConnection, channel: str, key: str, payload: dict[str, Any], now: datetime
+    connection: Connection, channel: str, key: str, payload: dict[str, Any], now: datetime
 ) -> bool:
     """Keep an update from a channel; False if this channel sent it before."""
     added = await connection.execute(
@@ -174,7 +172,7 @@ async def store_inbound(
     return added.first() is not None
 
 
-async def inbound(connection: AsyncConnection, channel: str, key: str) -> dict[str, Any] | None:
+async def inbound(connection: Connection, channel: str, key: str) -> dict[str, Any] | None:
     found = await connection.execute(
         select(inbox.c.payload).where(inbox.c.channel == channel, inbox.c.key == key)
     )
@@ -182,7 +180,7 @@ async def inbound(connection: AsyncConnection, channel: str, key: str) -> dict[s
     return dict(payload) if payload is not None else None
 
 
-async def last_inbound(connection: AsyncConnection, channel: str) -> dict[str, Any] | None:
+async def last_inbound(connection: Connection, channel: str) -> dict[str, Any] | None:
     """The update from a channel stored last (where long polling resumes)."""
     found = await connection.execute(
         select(inbox.c.payload)

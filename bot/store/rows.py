@@ -9,10 +9,10 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 
+from bot.store import Connection
 from bot.tables import table
 
 Model = TypeVar("Model", bound=SQLModel)
@@ -44,7 +44,7 @@ def values(record: SQLModel) -> dict[str, Any]:
     return {k: v for k, v in record.model_dump().items() if not (k == "id" and v is None)}
 
 
-async def add(connection: AsyncConnection, record: Model) -> Model:
+async def add(connection: Connection, record: Model) -> Model:
     """Insert a record; returns it with its id."""
     target = table(type(record))
     result = await connection.execute(insert(target).values(values(record)).returning(target.c.id))
@@ -52,9 +52,7 @@ async def add(connection: AsyncConnection, record: Model) -> Model:
     return record
 
 
-def insert_or_ignore(
-    connection: AsyncConnection, target: Table, *conflict: str, **where: Any
-) -> Insert:
+def insert_or_ignore(connection: Connection, target: Table, *conflict: str, **where: Any) -> Insert:
     """`INSERT ... ON CONFLICT DO NOTHING` on the conflict target given (both backends
     have it; SQLAlchemy spells it per dialect)."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -63,7 +61,7 @@ def insert_or_ignore(
 
 
 def upsert(
-    connection: AsyncConnection, target: Table, key: str, row: dict[str, Any], *update: str
+    connection: Connection, target: Table, key: str, row: dict[str, Any], *update: str
 ) -> Insert:
     """`INSERT ... ON CONFLICT (key) DO UPDATE` setting the `update` columns."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
