@@ -18,7 +18,7 @@ from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store import queue
 from bot.store.messages import add_once, find_message, message_in_conversation
-from bot.store.rows import add, key
+from bot.store.rows import add, change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply, TriageState, bot_fields, step
 from nlu import Classification, NluError, NothingToClassify
@@ -152,7 +152,7 @@ class Customers:
 
         async def record(tx: Tx) -> None:
             state = result.state
-            await stored.change(
+            await change(
                 tx.connection,
                 conversation,
                 introduced=state.introduced,

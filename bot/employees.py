@@ -13,7 +13,7 @@ from bot.outbox import Tx
 from bot.presenter import introduction
 from bot.store import conversations as stored
 from bot.store.messages import add_once
-from bot.store.rows import key
+from bot.store.rows import change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply
 from routing import Decision, RoutingConfig, RoutingRequest, Target, route_to
@@ -66,7 +66,7 @@ class Employees:
             if conversation is None or conversation.status == "closed":
                 return False
             now = self.conversations.clock()
-            await stored.change(tx.connection, conversation, status="closed", closed_at=now)
+            await change(tx.connection, conversation, status="closed", closed_at=now)
             await stored.end_assignments(tx.connection, conversation_id, now)
             closer = by if config.has_employee(by) else conversation.employee_id
             name = self.conversations.person(closer).name
@@ -94,7 +94,7 @@ class Employees:
             )  # fmt: skip
             old = conversation.thread_id
             assignment = await self.conversations.assign(tx, conversation, decision)
-            await stored.change(tx.connection, conversation, thread_id=None)  # until the new card
+            await change(tx.connection, conversation, thread_id=None)  # until the new card
             await self._introduce(tx, conversation, decision, config, previous)
             at = None
             if old is not None:
@@ -151,7 +151,7 @@ class Employees:
         """The assigned employee answered: the conversation is open again if it was
         closed, and the first reply's time is recorded."""
         now = self.conversations.clock()
-        await stored.change(tx.connection, conversation, status="open", closed_at=None)
+        await change(tx.connection, conversation, status="open", closed_at=None)
         waited = await stored.first_reply(tx.connection, key(conversation), now)
         if waited is not None:
             self.metrics.first_response.observe(waited)

@@ -335,10 +335,10 @@ class Completions:
         retry = outcome == "retry"
         return {
             "job": row.id,
-            "status": "pending" if retry else outcome,
-            "run_after": now + timedelta(seconds=delay) if retry else now,
-            "finished_at": None if retry else now,
-            "last_error": error,
+            "outcome": "pending" if retry else outcome,
+            "after": now + timedelta(seconds=delay) if retry else now,
+            "finished": None if retry else now,
+            "error": error,
         }
 
     async def flush(self) -> None:

@@ -93,6 +93,7 @@ class Store:
     async def create_schema(self) -> None:
         """Create the tables of bot/tables.py that do not exist yet."""
         import bot.tables  # noqa: F401 - the models register their tables on import
+
         if self.sqlite:
             async with self._lock:
                 SQLModel.metadata.create_all(self._sync)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.store import Connection
-from bot.store.rows import add, insert_or_ignore, model, upsert
+from bot.store.rows import add, change, ignoring, model, upserting, values
 from bot.tables import (
     OPEN_STATUSES,
     Assignment,
@@ -24,21 +24,82 @@ from bot.tables import (
 from routing import EmployeeState
 
 _OPEN = conversations.c.status != "closed"
+_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+_OPEN_ONE = select(conversations).where(conversations.c.customer_id == bindparam("customer"), _OPEN)
+_START = ignoring(conversations, "customer_id", index_where=_OPEN)
+_FOR_THREAD = select(threads.c.conversation_id).where(
+    threads.c.place == bindparam("place"), threads.c.thread == bindparam("thread")
+)
+_POINT_AT_THREAD = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation"))
+    .values(thread_id=bindparam("new_thread"))
+)
+_THREAD = select(threads).where(threads.c.id == bindparam("id"))
+_CARD_POSTED = select(threads.c.id).where(threads.c.assignment_id == bindparam("id")).limit(1)
+_ASSIGNMENT = select(assignments).where(assignments.c.id == bindparam("id"))
+_LATEST = (
+    select(assignments)
+    .where(assignments.c.conversation_id == bindparam("conversation"))
+    .order_by(assignments.c.id.desc())
+    .limit(1)
+)
+_CURRENT = (
+    select(assignments)
+    .where(assignments.c.conversation_id == bindparam("conversation"))
+    .where(assignments.c.ended_at.is_(None))
+    .order_by(assignments.c.id.desc())
+    .limit(1)
+)
+_END = (
+    update(assignments)
+    .where(assignments.c.conversation_id == bindparam("conversation"))
+    .where(assignments.c.ended_at.is_(None))
+    .values(ended_at=bindparam("at"))
+)
+_FIRST_REPLY = (
+    update(assignments)
+    .where(assignments.c.id == bindparam("assignment"))
+    .values(first_reply_at=bindparam("at"))
+)
+_GIVE = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation"))
+    .values(employee_id=bindparam("employee"), status=bindparam("new_status"))
+)
+_LAST_ASSIGNED = upserting(employee_status, "employee_id", "last_assigned_at")
+_AWAY = upserting(employee_status, "employee_id", "away", "updated_at")
+_PREVIOUS = (
+    select(assignments.c.employee_id)
+    .join(conversations, conversations.c.id == assignments.c.conversation_id)
+    .where(conversations.c.customer_id == bindparam("customer"))
+    .order_by(assignments.c.assigned_at.desc(), assignments.c.id.desc())
+    .limit(1)
+)
+_OPEN_COUNTS = (
+    select(conversations.c.employee_id, func.count().label("open"))
+    .where(conversations.c.status.in_(OPEN_STATUSES))
+    .group_by(conversations.c.employee_id)
+)
+_STATUSES = select(employee_status)
+_EARLIER = (
+    select(conversations, func.count(messages.c.id).label("messages"))
+    .join(messages, messages.c.conversation_id == conversations.c.id, isouter=True)
+    .where(conversations.c.customer_id == bindparam("customer"))
+    .where(conversations.c.id != bindparam("before"))
+    .group_by(conversations.c.id)
+    .order_by(conversations.c.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 async def conversation(connection: Connection, conversation_id: int) -> Conversation | None:
-    row = (
-        await connection.execute(select(conversations).where(conversations.c.id == conversation_id))
-    ).first()
+    row = (await connection.execute(_BY_ID, {"id": conversation_id})).first()
     return model(Conversation, row) if row else None
 
 
 async def open_conversation(connection: Connection, customer_id: int) -> Conversation | None:
-    row = (
-        await connection.execute(
-            select(conversations).where(conversations.c.customer_id == customer_id, _OPEN)
-        )
-    ).first()
+    row = (await connection.execute(_OPEN_ONE, {"customer": customer_id})).first()
     return model(Conversation, row) if row else None
 
 
@@ -50,13 +111,8 @@ async def open_or_start(
     once agree on a single conversation (a unique index allows one open)."""
     current = await open_conversation(connection, customer_id)
     if current is None:
-        fresh = Conversation(customer_id=customer_id, channel=channel, **new).model_dump()
-        del fresh["id"]
-        await connection.execute(
-            insert_or_ignore(connection, conversations, "customer_id", index_where=_OPEN).values(
-                fresh
-            )
-        )
+        fresh = Conversation(customer_id=customer_id, channel=channel, **new)
+        await connection.execute(_START(connection), values(fresh))
         current = await open_conversation(connection, customer_id)
         assert current is not None
     if current.channel != channel:
@@ -64,21 +120,8 @@ async def open_or_start(
     return current
 
 
-async def change(connection: Connection, record: Conversation, **values: Any) -> None:
-    """Update a conversation's columns, in the database and on `record`."""
-    await connection.execute(
-        update(conversations).where(conversations.c.id == record.id).values(**values)
-    )
-    for name, value in values.items():
-        setattr(record, name, value)
-
-
 async def conversation_for_thread(connection: Connection, place: str, thread: str) -> int | None:
-    found = await connection.execute(
-        select(threads.c.conversation_id).where(
-            threads.c.place == place, threads.c.thread == thread
-        )
-    )
+    found = await connection.execute(_FOR_THREAD, {"place": place, "thread": thread})
     return found.scalar()
 
 
@@ -86,82 +129,51 @@ async def add_thread(connection: Connection, record: Thread) -> None:
     """A card was posted: its thread is now the conversation's way to the customer."""
     await add(connection, record)
     await connection.execute(
-        update(conversations)
-        .where(conversations.c.id == record.conversation_id)
-        .values(thread_id=record.id)
+        _POINT_AT_THREAD, {"conversation": record.conversation_id, "new_thread": record.id}
     )
 
 
 async def thread(connection: Connection, thread_id: int) -> Thread:
-    row = (await connection.execute(select(threads).where(threads.c.id == thread_id))).one()
-    return model(Thread, row)
+    return model(Thread, (await connection.execute(_THREAD, {"id": thread_id})).one())
 
 
 async def card_posted(connection: Connection, assignment_id: int) -> bool:
-    found = await connection.execute(
-        select(threads.c.id).where(threads.c.assignment_id == assignment_id).limit(1)
-    )
-    return found.first() is not None
+    return (await connection.execute(_CARD_POSTED, {"id": assignment_id})).first() is not None
 
 
 async def assignment(connection: Connection, assignment_id: int) -> Assignment:
-    row = (
-        await connection.execute(select(assignments).where(assignments.c.id == assignment_id))
-    ).one()
-    return model(Assignment, row)
+    return model(Assignment, (await connection.execute(_ASSIGNMENT, {"id": assignment_id})).one())
 
 
 async def latest_assignment(
     connection: Connection, conversation_id: int, *, current: bool = False
 ) -> Assignment | None:
     """The conversation's newest assignment; with `current`, only one not yet ended."""
-    query = select(assignments).where(assignments.c.conversation_id == conversation_id)
-    if current:
-        query = query.where(assignments.c.ended_at.is_(None))
-    row = (await connection.execute(query.order_by(assignments.c.id.desc()).limit(1))).first()
+    query = _CURRENT if current else _LATEST
+    row = (await connection.execute(query, {"conversation": conversation_id})).first()
     return model(Assignment, row) if row else None
 
 
 async def assign(connection: Connection, record: Assignment, status: str) -> Assignment:
     """End the conversation's current assignment, start `record`, and give the
     conversation to its employee with `status`."""
-    await connection.execute(
-        update(assignments)
-        .where(
-            assignments.c.conversation_id == record.conversation_id,
-            assignments.c.ended_at.is_(None),
-        )
-        .values(ended_at=record.assigned_at)
-    )
+    conversation_id = record.conversation_id
+    await end_assignments(connection, conversation_id, record.assigned_at)
     await add(connection, record)
     await connection.execute(
-        update(conversations)
-        .where(conversations.c.id == record.conversation_id)
-        .values(employee_id=record.employee_id, status=status)
+        _GIVE,
+        {"conversation": conversation_id, "employee": record.employee_id, "new_status": status},
     )
     await connection.execute(
-        upsert(
-            connection,
-            employee_status,
-            "employee_id",
-            {
-                "employee_id": record.employee_id,
-                "away": False,
-                "last_assigned_at": record.assigned_at,
-                "updated_at": record.assigned_at,
-            },
-            "last_assigned_at",
-        )
-    )
+        _LAST_ASSIGNED(connection),
+        {"employee_id": record.employee_id, "away": False,
+         "last_assigned_at": record.assigned_at, "updated_at": record.assigned_at},
+    )  # fmt: skip
     return record
 
 
 async def end_assignments(connection: Connection, conversation_id: int, at: datetime) -> None:
-    await connection.execute(
-        update(assignments)
-        .where(assignments.c.conversation_id == conversation_id, assignments.c.ended_at.is_(None))
-        .values(ended_at=at)
-    )
+    await connection.execute(_END, {"conversation": conversation_id, "at": at})
 
 
 async def first_reply(connection: Connection, conversation_id: int, at: datetime) -> float | None:
@@ -169,31 +181,18 @@ async def first_reply(connection: Connection, conversation_id: int, at: datetime
     current = await latest_assignment(connection, conversation_id, current=True)
     if current is None or current.first_reply_at is not None:
         return None
-    await connection.execute(
-        update(assignments).where(assignments.c.id == current.id).values(first_reply_at=at)
-    )
+    await connection.execute(_FIRST_REPLY, {"assignment": current.id, "at": at})
     return (at - current.assigned_at).total_seconds()
 
 
 async def previous_employee(connection: Connection, customer_id: int) -> str | None:
     """Who was last assigned to one of this customer's conversations."""
-    found = await connection.execute(
-        select(assignments.c.employee_id)
-        .join(conversations, conversations.c.id == assignments.c.conversation_id)
-        .where(conversations.c.customer_id == customer_id)
-        .order_by(assignments.c.assigned_at.desc(), assignments.c.id.desc())
-        .limit(1)
-    )
-    return found.scalar()
+    return (await connection.execute(_PREVIOUS, {"customer": customer_id})).scalar()
 
 
 async def open_counts(connection: Connection) -> dict[str | None, int]:
     """How many open conversations each employee has (None: not yet assigned)."""
-    found = await connection.execute(
-        select(conversations.c.employee_id, func.count().label("open"))
-        .where(conversations.c.status.in_(OPEN_STATUSES))
-        .group_by(conversations.c.employee_id)
-    )
+    found = await connection.execute(_OPEN_COUNTS)
     return {row.employee_id: int(row.open) for row in found.all()}
 
 
@@ -201,8 +200,7 @@ async def roster(connection: Connection) -> dict[str, EmployeeState]:
     """Each employee's open conversations, last assignment and away flag: read from
     the open conversations and one row per employee, never from history."""
     counts = {e: n for e, n in (await open_counts(connection)).items() if e is not None}
-    statuses = (await connection.execute(select(employee_status))).all()
-    known = {row.employee_id: row for row in statuses}
+    known = {row.employee_id: row for row in (await connection.execute(_STATUSES)).all()}
     return {
         employee: EmployeeState(
             open_conversations=counts.get(employee, 0),
@@ -215,14 +213,7 @@ async def roster(connection: Connection) -> dict[str, EmployeeState]:
 
 async def set_away(connection: Connection, employee_id: str, away: bool, now: datetime) -> None:
     await connection.execute(
-        upsert(
-            connection,
-            employee_status,
-            "employee_id",
-            {"employee_id": employee_id, "away": away, "updated_at": now},
-            "away",
-            "updated_at",
-        )
+        _AWAY(connection), {"employee_id": employee_id, "away": away, "updated_at": now}
     )
 
 
@@ -230,18 +221,11 @@ async def earlier(
     connection: Connection, customer_id: int, before: int, limit: int = 5
 ) -> list[tuple[Conversation, int]]:
     """The customer's other conversations, newest first, with how many messages each has."""
-    rows = (
-        await connection.execute(
-            select(conversations, func.count(messages.c.id).label("messages"))
-            .join(messages, messages.c.conversation_id == conversations.c.id, isouter=True)
-            .where(conversations.c.customer_id == customer_id, conversations.c.id != before)
-            .group_by(conversations.c.id)
-            .order_by(conversations.c.id.desc())
-            .limit(limit)
-        )
-    ).all()
+    found = await connection.execute(
+        _EARLIER, {"customer": customer_id, "before": before, "limit": limit}
+    )
     columns = conversations.c.keys()
     return [
         (model(Conversation, {k: row._mapping[k] for k in columns}), int(row.messages))
-        for row in rows
+        for row in found.all()
     ]

@@ -6,22 +6,32 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from bot.store import Connection
 from bot.store.conversations import open_conversation
-from bot.store.rows import add, insert_or_ignore, model
+from bot.store.rows import add, ignoring, key, model
 from bot.tables import Customer, LinkCode, contacts, conversations, customers, link_codes
 
 LINK_VALIDITY = timedelta(minutes=30)
 
+_BY_CONTACT = select(contacts.c.customer_id).where(
+    contacts.c.channel == bindparam("channel"), contacts.c.address == bindparam("address")
+)
+_ADD_CONTACT = ignoring(contacts, "channel", "address")
+_CUSTOMER = select(customers).where(customers.c.id == bindparam("id"))
+_ADDRESS = (
+    select(contacts.c.address)
+    .where(
+        contacts.c.customer_id == bindparam("customer"), contacts.c.channel == bindparam("channel")
+    )
+    .order_by(contacts.c.id.desc())
+    .limit(1)
+)
+
 
 async def customer_by_contact(connection: Connection, channel: str, address: str) -> int | None:
-    found = await connection.execute(
-        select(contacts.c.customer_id).where(
-            contacts.c.channel == channel, contacts.c.address == address
-        )
-    )
+    found = await connection.execute(_BY_CONTACT, {"channel": channel, "address": address})
     return found.scalar()
 
 
@@ -40,13 +50,9 @@ async def customer_for(
     if known is not None:
         return known
     customer = await add(connection, Customer(name=name, language=language))
-    added = await connection.execute(
-        insert_or_ignore(connection, contacts, "channel", "address")
-        .values(customer_id=customer.id, channel=channel, address=address)
-        .returning(contacts.c.customer_id)
-    )
-    if (mine := added.scalar()) is not None:
-        return int(mine)
+    contact = {"customer_id": customer.id, "channel": channel, "address": address}
+    if (await connection.execute(_ADD_CONTACT(connection), contact)).first() is not None:
+        return key(customer)
     await connection.execute(delete(customers).where(customers.c.id == customer.id))
     winner = await customer_by_contact(connection, channel, address)
     assert winner is not None
@@ -54,18 +60,12 @@ async def customer_for(
 
 
 async def customer(connection: Connection, customer_id: int) -> Customer:
-    row = (await connection.execute(select(customers).where(customers.c.id == customer_id))).one()
-    return model(Customer, row)
+    return model(Customer, (await connection.execute(_CUSTOMER, {"id": customer_id})).one())
 
 
 async def address_of(connection: Connection, customer_id: int, channel: str) -> str | None:
     """Where a customer is reached on a channel (the newest contact if several)."""
-    found = await connection.execute(
-        select(contacts.c.address)
-        .where(contacts.c.customer_id == customer_id, contacts.c.channel == channel)
-        .order_by(contacts.c.id.desc())
-        .limit(1)
-    )
+    found = await connection.execute(_ADDRESS, {"customer": customer_id, "channel": channel})
     return found.scalar()
 
 

@@ -3,29 +3,45 @@ as what a customer has not seen yet."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.store import Connection
-from bot.store.rows import insert_or_ignore, model, models
+from bot.store.rows import ignoring, model, models, values
 from bot.tables import CUSTOMER_VISIBLE, Conversation, Message, conversations, messages
+
+_ADD_ONCE = ignoring(messages, "source", "source_id")
+_BY_SOURCE = select(messages).where(
+    messages.c.source == bindparam("source"), messages.c.source_id == bindparam("source_id")
+)
+_WITH_CONVERSATION = (
+    select(messages, conversations)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(messages.c.id == bindparam("id"))
+)
+_TRANSCRIPT = (
+    select(messages)
+    .where(messages.c.conversation_id == bindparam("conversation"))
+    .order_by(messages.c.id)
+)
+_SEEN_AFTER = (
+    select(messages)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(conversations.c.customer_id == bindparam("customer"))
+    .where(messages.c.id > bindparam("cursor"))
+    .where(messages.c.author.in_(CUSTOMER_VISIBLE))
+    .order_by(messages.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 async def find_message(connection: Connection, source: str, source_id: str) -> Message | None:
-    row = (
-        await connection.execute(
-            select(messages).where(messages.c.source == source, messages.c.source_id == source_id)
-        )
-    ).first()
+    row = (await connection.execute(_BY_SOURCE, {"source": source, "source_id": source_id})).first()
     return model(Message, row) if row else None
 
 
 async def add_once(connection: Connection, message: Message) -> bool:
     """Store a message unless its channel gave it to us before; whether it is new."""
-    added = await connection.execute(
-        insert_or_ignore(connection, messages, "source", "source_id")
-        .values(message.model_dump(exclude={"id"}))
-        .returning(messages.c.id)
-    )
+    added = await connection.execute(_ADD_ONCE(connection), values(message))
     message.id = added.scalar()
     return message.id is not None
 
@@ -34,13 +50,7 @@ async def message_in_conversation(
     connection: Connection, message_id: int
 ) -> tuple[Message, Conversation]:
     """A stored message and its conversation (both exist: jobs name them)."""
-    found = (
-        await connection.execute(
-            select(messages, conversations)
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(messages.c.id == message_id)
-        )
-    ).one()
+    found = (await connection.execute(_WITH_CONVERSATION, {"id": message_id})).one()
     width = len(messages.c)
     message = model(Message, dict(zip(messages.c.keys(), found[:width], strict=True)))
     conversation = model(
@@ -50,12 +60,8 @@ async def message_in_conversation(
 
 
 async def transcript(connection: Connection, conversation_id: int) -> list[Message]:
-    rows = await connection.execute(
-        select(messages)
-        .where(messages.c.conversation_id == conversation_id)
-        .order_by(messages.c.id)
-    )
-    return models(Message, rows.all())
+    found = await connection.execute(_TRANSCRIPT, {"conversation": conversation_id})
+    return models(Message, found.all())
 
 
 async def seen_by_customer_after(
@@ -63,12 +69,7 @@ async def seen_by_customer_after(
 ) -> list[Message]:
     """What a customer may see (their own, the bot's and employees' messages) after
     message `cursor`, oldest first, across all their conversations."""
-    rows = await connection.execute(
-        select(messages)
-        .join(conversations, conversations.c.id == messages.c.conversation_id)
-        .where(conversations.c.customer_id == customer_id, messages.c.id > cursor)
-        .where(messages.c.author.in_(CUSTOMER_VISIBLE))
-        .order_by(messages.c.id)
-        .limit(limit)
+    found = await connection.execute(
+        _SEEN_AFTER, {"customer": customer_id, "cursor": cursor, "limit": limit}
     )
-    return models(Message, rows.all())
+    return models(Message, found.all())

@@ -8,15 +8,76 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, literal_column, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, literal_column, select, text, update
 from sqlalchemy.sql.elements import ColumnClause
 
 from bot.store import Connection
-from bot.store.rows import insert_or_ignore, model, models
+from bot.store.rows import ignoring, model, models
 from bot.tables import OutboxJob, inbox, outbox
 
 # Literal, not a bound parameter, so that the partial indexes on pending jobs apply.
 _PENDING: ColumnClause[str] = literal_column("'pending'")
+_ADD = insert(outbox).returning(outbox.c.id)
+_LOCK_LANE = text("SELECT pg_advisory_xact_lock(hashtext(:lane))")
+_AHEAD = (
+    select(outbox.c.id)
+    .where(outbox.c.lane == bindparam("lane"), outbox.c.status == _PENDING)
+    .where(outbox.c.id != bindparam("finishing"))
+    .limit(1)
+)
+_EARLIER = outbox.alias("earlier")
+_DUE = (
+    select(outbox.c.id)
+    .where(outbox.c.status == _PENDING, outbox.c.run_after <= bindparam("now"))
+    .where(outbox.c.locked_until.is_(None) | (outbox.c.locked_until < bindparam("now")))
+    .where(outbox.c.kind.in_(bindparam("kinds", expanding=True)))
+    .where(
+        ~exists().where(
+            _EARLIER.c.lane == outbox.c.lane,
+            _EARLIER.c.status == _PENDING,
+            _EARLIER.c.id < outbox.c.id,
+        )
+    )
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_CLAIMS = {
+    dialect: update(outbox)
+    .where(outbox.c.id.in_(due.scalar_subquery()))
+    .values(locked_until=bindparam("until"), attempts=outbox.c.attempts + 1)
+    .returning(*outbox.c)
+    # On PostgreSQL, rows another instance is claiming at this moment are skipped.
+    for dialect, due in (("sqlite", _DUE), ("postgresql", _DUE.with_for_update(skip_locked=True)))
+}
+_RENEW = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == _PENDING)
+    .values(locked_until=bindparam("until"))
+)
+_FINISH = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("job"), outbox.c.status == _PENDING)
+    .values(
+        status=bindparam("outcome"),
+        run_after=bindparam("after"),
+        finished_at=bindparam("finished"),
+        last_error=bindparam("error"),
+        locked_until=None,
+    )
+)
+_CHECKPOINT = (
+    update(outbox).where(outbox.c.id == bindparam("job")).values(checkpoint=bindparam("n"))
+)
+_ADD_INBOUND = ignoring(inbox, "channel", "key")
+_INBOUND = select(inbox.c.payload).where(
+    inbox.c.channel == bindparam("channel"), inbox.c.key == bindparam("key")
+)
+_LAST_INBOUND = (
+    select(inbox.c.payload)
+    .where(inbox.c.channel == bindparam("channel"))
+    .order_by(inbox.c.id.desc())
+    .limit(1)
+)
 
 
 async def enqueue(
@@ -50,7 +111,7 @@ async def enqueue(
         "created_at": now,
         "finished_at": None,
     }
-    result = await connection.execute(outbox.insert().values(fields).returning(outbox.c.id))
+    result = await connection.execute(_ADD, fields)
     job = model(OutboxJob, {"id": result.scalar_one(), **fields})
     return job, claimed
 
@@ -60,14 +121,8 @@ async def _lane_is_free(connection: Connection, lane: str | None, finishing: int
         return True
     if connection.dialect.name == "postgresql":
         # Two instances adding to one lane at once would both find it free.
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:lane))"), {"lane": lane}
-        )
-    ahead = await connection.execute(
-        select(outbox.c.id)
-        .where(outbox.c.lane == lane, outbox.c.status == _PENDING, outbox.c.id != (finishing or 0))
-        .limit(1)
-    )
+        await connection.execute(_LOCK_LANE, {"lane": lane})
+    ahead = await connection.execute(_AHEAD, {"lane": lane, "finishing": finishing or 0})
     return ahead.first() is None
 
 
@@ -75,71 +130,33 @@ async def claim(
     connection: Connection, kinds: Collection[str], now: datetime, until: datetime, limit: int
 ) -> list[OutboxJob]:
     """Due jobs of these kinds that are first in their lane, claimed until `until` in
-    one statement; on PostgreSQL, rows another instance is claiming are skipped."""
-    earlier = outbox.alias("earlier")
-    first_in_lane = ~exists().where(
-        earlier.c.lane == outbox.c.lane, earlier.c.status == _PENDING, earlier.c.id < outbox.c.id
-    )
-    due = (
-        select(outbox.c.id)
-        .where(outbox.c.status == _PENDING, outbox.c.run_after <= now)
-        .where((outbox.c.locked_until.is_(None)) | (outbox.c.locked_until < now))
-        .where(outbox.c.kind.in_(kinds), first_in_lane)
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    if connection.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    one statement."""
     rows = await connection.execute(
-        update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()))
-        .values(locked_until=until, attempts=outbox.c.attempts + 1)
-        .returning(*outbox.c)
+        _CLAIMS[connection.dialect.name],
+        {"now": now, "until": until, "kinds": list(kinds), "limit": limit},
     )
     return sorted(models(OutboxJob, rows.all()), key=lambda job: job.id or 0)
 
 
 async def renew(connection: Connection, ids: Collection[int], until: datetime) -> None:
     """Keep running jobs claimed: a lease that lapses means the instance died."""
-    await connection.execute(
-        update(outbox)
-        .where(outbox.c.id.in_(list(ids)), outbox.c.status == _PENDING)
-        .values(locked_until=until)
-    )
+    await connection.execute(_RENEW, {"ids": list(ids), "until": until})
 
 
 async def finish(connection: Connection, outcomes: Sequence[dict[str, Any]]) -> None:
-    """Record how jobs ended, in one statement: each outcome gives `job`, `status`
-    (pending again for a retry), `run_after`, `finished_at` and `last_error`. A job
+    """Record how jobs ended, in one statement: each outcome gives `job`, `outcome`
+    (pending again for a retry), `after` (when to retry), `finished` and `error`. A job
     that is no longer pending (finished by a run whose lease had lapsed) is left be."""
-    await connection.execute(
-        update(outbox)
-        .where(outbox.c.id == bindparam("job"), outbox.c.status == _PENDING)
-        .values(
-            status=bindparam("status"),
-            run_after=bindparam("run_after"),
-            finished_at=bindparam("finished_at"),
-            last_error=bindparam("last_error"),
-            locked_until=None,
-        ),
-        list(outcomes),
-    )
+    await connection.execute(_FINISH, list(outcomes))
 
 
 async def finish_one(connection: Connection, outcome: dict[str, Any]) -> bool:
     """Record how one job ended (see `finish`); False if it was no longer pending."""
-    result = await connection.execute(
-        update(outbox)
-        .where(outbox.c.id == outcome["job"], outbox.c.status == _PENDING)
-        .values({**{k: v for k, v in outcome.items() if k != "job"}, "locked_until": None})
-    )
-    return bool(result.rowcount)
+    return bool((await connection.execute(_FINISH, outcome)).rowcount)
 
 
 async def save_checkpoint(connection: Connection, job_id: int, checkpoint: int) -> None:
-    await connection.execute(
-        update(outbox).where(outbox.c.id == job_id).values(checkpoint=checkpoint)
-    )
+    await connection.execute(_CHECKPOINT, {"job": job_id, "n": checkpoint})
 
 
 async def jobs(connection: Connection, status: str, limit: int = 100) -> list[OutboxJob]:
@@ -165,28 +182,18 @@ async def store_inbound(
 ) -> bool:
     """Keep an update from a channel; False if this channel sent it before."""
     added = await connection.execute(
-        insert_or_ignore(connection, inbox, "channel", "key")
-        .values(channel=channel, key=key, payload=payload, received_at=now)
-        .returning(inbox.c.id)
+        _ADD_INBOUND(connection),
+        {"channel": channel, "key": key, "payload": payload, "received_at": now},
     )
     return added.first() is not None
 
 
 async def inbound(connection: Connection, channel: str, key: str) -> dict[str, Any] | None:
-    found = await connection.execute(
-        select(inbox.c.payload).where(inbox.c.channel == channel, inbox.c.key == key)
-    )
-    payload = found.scalar()
+    payload = (await connection.execute(_INBOUND, {"channel": channel, "key": key})).scalar()
     return dict(payload) if payload is not None else None
 
 
 async def last_inbound(connection: Connection, channel: str) -> dict[str, Any] | None:
     """The update from a channel stored last (where long polling resumes)."""
-    found = await connection.execute(
-        select(inbox.c.payload)
-        .where(inbox.c.channel == channel)
-        .order_by(inbox.c.id.desc())
-        .limit(1)
-    )
-    payload = found.scalar()
+    payload = (await connection.execute(_LAST_INBOUND, {"channel": channel})).scalar()
     return dict(payload) if payload is not None else None

@@ -1,15 +1,16 @@
-"""Rows in and out of the tables without the ORM's session: a model is built from a
-row (its values are already valid) and inserted from a model (which fills in the
-defaults), so the models stay the one description of each record."""
+"""Rows in and out of the tables without the ORM's session. A model is built from a row
+(its values are already valid) and inserted from a model (which fills in the defaults),
+so the models stay the one description of each record. Statements are built once and
+run with parameters: building one costs SQLAlchemy about 70 µs, running it 30."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, Table, insert
+from sqlalchemy import Insert, Row, Table, Update, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 
 from bot.store import Connection
@@ -44,28 +45,69 @@ def values(record: SQLModel) -> dict[str, Any]:
     return {k: v for k, v in record.model_dump().items() if not (k == "id" and v is None)}
 
 
+@cache
+def _inserting(target: Table) -> Insert:
+    return insert(target).returning(target.c.id)
+
+
 async def add(connection: Connection, record: Model) -> Model:
     """Insert a record; returns it with its id."""
-    target = table(type(record))
-    result = await connection.execute(insert(target).values(values(record)).returning(target.c.id))
+    result = await connection.execute(_inserting(table(type(record))), values(record))
     record.id = result.scalar_one()
     return record
 
 
-def insert_or_ignore(connection: Connection, target: Table, *conflict: str, **where: Any) -> Insert:
-    """`INSERT ... ON CONFLICT DO NOTHING` on the conflict target given (both backends
-    have it; SQLAlchemy spells it per dialect)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement: Any = dialect.insert(target)
-    return statement.on_conflict_do_nothing(index_elements=list(conflict), **where)  # type: ignore[no-any-return]
-
-
-def upsert(
-    connection: Connection, target: Table, key: str, row: dict[str, Any], *update: str
-) -> Insert:
-    """`INSERT ... ON CONFLICT (key) DO UPDATE` setting the `update` columns."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement: Any = dialect.insert(target).values(row)
-    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=[key], set_={name: statement.excluded[name] for name in update}
+@cache
+def _updating(target: Table, columns: tuple[str, ...]) -> Update:
+    return (
+        update(target)
+        .where(target.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
     )
+
+
+async def change(connection: Connection, record: Model, **changes: Any) -> None:
+    """Update some of a stored record's columns, in the database and on `record`."""
+    statement = _updating(table(type(record)), tuple(sorted(changes)))
+    new = {f"new_{name}": value for name, value in changes.items()}
+    await connection.execute(statement, {"row_id": key(record), **new})
+    for name, value in changes.items():
+        setattr(record, name, value)
+
+
+def per_dialect(build: Callable[[Any], Insert]) -> Callable[[Connection], Insert]:
+    """A statement that SQLAlchemy spells per dialect (`ON CONFLICT` clauses), built
+    once for each; `build` gets the dialect's module (sqlalchemy.dialects.sqlite or
+    .postgresql)."""
+    built = {
+        name: build(module) for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
+    return lambda connection: built[connection.dialect.name]
+
+
+def ignoring(target: Table, *conflict: str, **where: Any) -> Callable[[Connection], Insert]:
+    """`INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id`."""
+
+    def build(dialect: Any) -> Insert:
+        statement = dialect.insert(target).on_conflict_do_nothing(
+            index_elements=list(conflict), **where
+        )
+        return cast(Insert, statement.returning(target.c.id))
+
+    return per_dialect(build)
+
+
+def upserting(target: Table, key_column: str, *changing: str) -> Callable[[Connection], Insert]:
+    """`INSERT ... ON CONFLICT (key_column) DO UPDATE` setting the `changing` columns."""
+
+    def build(dialect: Any) -> Insert:
+        statement = dialect.insert(target)
+        return cast(
+            Insert,
+            statement.on_conflict_do_update(
+                index_elements=[key_column],
+                set_={name: statement.excluded[name] for name in changing},
+            ),
+        )
+
+    return per_dialect(build)

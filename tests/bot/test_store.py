@@ -13,7 +13,7 @@ from bot.store import Store, async_url
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import add_once, transcript
-from bot.store.rows import add
+from bot.store.rows import add, change
 from bot.tables import Assignment, Conversation, Customer, Message, Thread, contacts, customers
 from routing import EmployeeState
 
@@ -138,7 +138,7 @@ async def test_a_customer_has_one_open_conversation_at_a_time(store: Store) -> N
         async with store.transaction() as connection:
             await add(connection, Conversation(customer_id=first.customer_id, channel="web"))
     async with store.transaction() as connection:
-        await stored.change(connection, again, status="closed")
+        await change(connection, again, status="closed")
         fresh = await stored.open_or_start(connection, first.customer_id, "web", introduced=True)
     assert fresh.id != first.id
     assert fresh.introduced
@@ -189,7 +189,7 @@ async def test_roster_counts_open_conversations_last_assignment_and_away(store: 
     ):
         await assign(store, conversation, employee, at)
     async with store.transaction() as connection:
-        await stored.change(connection, rows[2], status="closed")  # assign opened it
+        await change(connection, rows[2], status="closed")  # assign opened it
         await stored.set_away(connection, "lena", True, T0)
         await stored.set_away(connection, "sam", False, T0)
         roster = await stored.roster(connection)
