@@ -41,6 +41,7 @@ class DeskWork:
                 assignment_id=job.assignment_id,
                 place=spot.place,
                 thread=spot.thread,
+                created_at=self.conversations.clock(),
             )
             await stored.add_thread(tx.connection, thread)
 

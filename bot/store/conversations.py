@@ -20,6 +20,7 @@ from bot.tables import (
     employee_status,
     messages,
     threads,
+    utcnow,
 )
 from routing import EmployeeState
 
@@ -111,7 +112,10 @@ async def open_or_start(
     once agree on a single conversation (a unique index allows one open)."""
     current = await open_conversation(connection, customer_id)
     if current is None:
-        fresh = Conversation(customer_id=customer_id, channel=channel, **new)
+        # Every field with a default factory is given: pydantic inspects the factory's
+        # signature on each call (about 50 µs each).
+        fresh = Conversation(customer_id=customer_id, channel=channel, entities={}, offered=[],
+                             created_at=utcnow(), **new)  # fmt: skip
         await connection.execute(_START(connection), values(fresh))
         current = await open_conversation(connection, customer_id)
         assert current is not None

@@ -11,7 +11,15 @@ from sqlalchemy import bindparam, delete, select, update
 from bot.store import Connection
 from bot.store.conversations import open_conversation
 from bot.store.rows import add, ignoring, key, model
-from bot.tables import Customer, LinkCode, contacts, conversations, customers, link_codes
+from bot.tables import (
+    Customer,
+    LinkCode,
+    contacts,
+    conversations,
+    customers,
+    link_codes,
+    utcnow,
+)
 
 LINK_VALIDITY = timedelta(minutes=30)
 
@@ -49,7 +57,10 @@ async def customer_for(
     known = await customer_by_contact(connection, channel, address)
     if known is not None:
         return known
-    customer = await add(connection, Customer(name=name, language=language))
+    fresh = Customer(
+        name=name, language=language, tags=[], created_at=utcnow()
+    )  # see open_or_start
+    customer = await add(connection, fresh)
     contact = {"customer_id": customer.id, "channel": channel, "address": address}
     if (await connection.execute(_ADD_CONTACT(connection), contact)).first() is not None:
         return key(customer)
