@@ -23,9 +23,9 @@ from routing import Decision, RoutingConfig
 UNKNOWN_PERSON = "Your contact"  # someone no longer in the config
 
 
-def customer_news(customer_id: int) -> str:
-    """The news a customer's open widgets listen for."""
-    return f"customer:{customer_id}"
+def customer_news(customer_id: int, message_id: int) -> str:
+    """The news a customer's open widgets listen for: a message they may see."""
+    return f"customer:{customer_id}:{message_id}"
 
 
 class Conversations:
@@ -55,7 +55,7 @@ class Conversations:
         widget instead reads the store when it hears the news)."""
         if self.channels.sender(conversation.channel) is not None:
             await tx.enqueue(Deliver(key(message)), conversation_id=conversation.id)
-        tx.announce(customer_news(conversation.customer_id))
+        tx.announce(customer_news(conversation.customer_id, key(message)))
 
     async def say(
         self, tx: Tx, conversation: Conversation, reply: Reply, *, introduces: str | None = None

@@ -84,7 +84,7 @@ class Customers:
                 await tx.enqueue(PostInThread(key(message)), conversation_id=conversation.id)
             elif triage:
                 await tx.enqueue(Triage(key(message)), conversation_id=conversation.id)
-            tx.announce(customer_news(customer_id))
+            tx.announce(customer_news(customer_id, key(message)))
         self.metrics.received.labels(channel).inc()
         return Received(message, duplicate=False)
 

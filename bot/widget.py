@@ -46,27 +46,44 @@ _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at on
 _MAX_ERRORS = 20
 
 
-class WidgetHub:
-    """Wakes the open sockets of a customer when there is news for them."""
+class Wake:
+    """What a socket is woken for: the ids of new messages it may not have shown."""
 
     def __init__(self) -> None:
-        self._waiting: dict[int, set[asyncio.Event]] = {}
+        self.event = asyncio.Event()
+        self.ids: set[int] = set()
 
-    def subscribe(self, customer_id: int) -> asyncio.Event:
-        event = asyncio.Event()
-        self._waiting.setdefault(customer_id, set()).add(event)
-        return event
+    def mark(self, message_id: int) -> None:
+        self.ids.add(message_id)
+        self.event.set()
 
-    def unsubscribe(self, customer_id: int, event: asyncio.Event) -> None:
-        self._waiting.get(customer_id, set()).discard(event)
+    def take(self) -> set[int]:
+        ids, self.ids = self.ids, set()
+        self.event.clear()
+        return ids
+
+
+class WidgetHub:
+    """Wakes the open sockets of a customer when there is a new message for them."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, set[Wake]] = {}
+
+    def subscribe(self, customer_id: int) -> Wake:
+        wake = Wake()
+        self._waiting.setdefault(customer_id, set()).add(wake)
+        return wake
+
+    def unsubscribe(self, customer_id: int, wake: Wake) -> None:
+        self._waiting.get(customer_id, set()).discard(wake)
         if not self._waiting.get(customer_id):
             self._waiting.pop(customer_id, None)
 
     def heard(self, news: str) -> None:
-        """News "customer:12": something new for customer 12."""
-        customer = news.partition(":")[2]
-        for event in self._waiting.get(int(customer), ()) if customer.isdigit() else ():
-            event.set()
+        """News "customer:12:345": message 345 is for customer 12."""
+        _, customer, message = news.split(":")
+        for wake in self._waiting.get(int(customer), ()):
+            wake.mark(int(message))
 
 
 class Widget:
@@ -199,7 +216,8 @@ class Connection:
         self.widget = widget
         self.websocket = websocket
         self.customer_id = customer_id
-        self.cursor = cursor
+        self.cursor = cursor  # every message up to here was shown
+        self.ahead: set[int] = set()  # and these after it (the visitor's own, echoed)
         self.errors = 0
         self._sending = asyncio.Lock()  # the reader (acks) and the pusher both send
 
@@ -252,7 +270,12 @@ class Connection:
         received = await self.widget.customers.receive(
             self.customer_id, NAME, text.strip(), source_id=f"{self.customer_id}:{client_id}"
         )
-        await self.send({"type": "ack", "id": client_id, "message_id": received.message.id})
+        message = received.message
+        await self.send({"type": "ack", "id": client_id, "message_id": message.id})
+        if not received.duplicate and message.id is not None:
+            # The visitor's own message, shown without reading back what was just stored.
+            self.ahead.add(message.id)
+            await self.send({"type": "message", "message": self.widget.frame(message)})
 
     async def _link_telegram(self) -> None:
         if "telegram" not in self.widget.conversations.channels.inviting():
@@ -269,21 +292,31 @@ class Connection:
             await self.websocket.close(code=1008)
             raise WebSocketDisconnect(1008)
 
-    async def _push(self, wake: asyncio.Event) -> None:
+    async def _push(self, wake: Wake) -> None:
+        await self._show_new()
         while True:
-            wake.clear()
-            page = await self.widget.messages_after(self.customer_id, self.cursor)
-            for frame in page:
-                await self.send({"type": "message", "message": frame})
-                self.cursor = frame["id"]
-            if len(page) == PAGE:
-                continue  # more history to send
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
             # cancellation that ends this task if the event fires at the same moment,
             # and the socket's handler then never returns (seen as a hung shutdown).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_POLL):
-                    await wake.wait()
+                    await wake.event.wait()
+            announced = wake.take()
+            unseen = {i for i in announced if i > self.cursor and i not in self.ahead}
+            if unseen or not announced:  # something new, or the poll: read the store
+                await self._show_new()
+
+    async def _show_new(self) -> None:
+        """Send what was stored after the cursor and not shown yet, a page at a time."""
+        while True:
+            page = await self.widget.messages_after(self.customer_id, self.cursor)
+            for frame in page:
+                if frame["id"] not in self.ahead:
+                    await self.send({"type": "message", "message": frame})
+                self.cursor = frame["id"]
+            self.ahead = {i for i in self.ahead if i > self.cursor}
+            if len(page) < PAGE:
+                return
 
 
 def _person(person: Person) -> dict[str, Any]:
