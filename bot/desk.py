@@ -11,7 +11,7 @@ from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
 from bot.store import Connection
 from bot.store import conversations as stored
 from bot.store import customers as people
-from bot.store.messages import message_in_conversation, transcript
+from bot.store.messages import for_thread, transcript
 from bot.store.rows import key
 from bot.tables import Assignment, Conversation, Message, Thread
 
@@ -49,9 +49,10 @@ class DeskWork:
 
     async def post_message(self, work: Work[PostInThread]) -> None:
         async with self.store.reading() as connection:
-            message, conversation = await message_in_conversation(connection, work.job.message_id)
-            spot = await self._spot(connection, conversation)
-            customer = await people.customer(connection, conversation.customer_id)
+            message, customer, thread = await for_thread(connection, work.job.message_id)
+        if thread is None:
+            raise RetryLater(NOT_YET)
+        spot = Spot(thread.place, thread.thread)
         line = Line(people.display_name(customer), "customer", message.body, message.created_at,
                     message.details)  # fmt: skip
         await self.desk.post(spot, line, Attempt(work.id, work.attempt))

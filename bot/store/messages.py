@@ -6,8 +6,18 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from bot.store import Connection
-from bot.store.rows import ignoring, model, models, values
-from bot.tables import CUSTOMER_VISIBLE, Conversation, Message, conversations, messages
+from bot.store.rows import ignoring, model, models, split, values
+from bot.tables import (
+    CUSTOMER_VISIBLE,
+    Conversation,
+    Customer,
+    Message,
+    Thread,
+    conversations,
+    customers,
+    messages,
+    threads,
+)
 
 _ADD_ONCE = ignoring(messages, "source", "source_id")
 _BY_SOURCE = select(messages).where(
@@ -16,6 +26,13 @@ _BY_SOURCE = select(messages).where(
 _WITH_CONVERSATION = (
     select(messages, conversations)
     .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(messages.c.id == bindparam("id"))
+)
+_FOR_THREAD = (
+    select(messages, customers, threads)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .join(customers, customers.c.id == conversations.c.customer_id)
+    .join(threads, threads.c.id == conversations.c.thread_id, isouter=True)
     .where(messages.c.id == bindparam("id"))
 )
 _TRANSCRIPT = (
@@ -51,12 +68,23 @@ async def message_in_conversation(
 ) -> tuple[Message, Conversation]:
     """A stored message and its conversation (both exist: jobs name them)."""
     found = (await connection.execute(_WITH_CONVERSATION, {"id": message_id})).one()
-    width = len(messages.c)
-    message = model(Message, dict(zip(messages.c.keys(), found[:width], strict=True)))
-    conversation = model(
-        Conversation, dict(zip(conversations.c.keys(), found[width:], strict=True))
-    )
-    return message, conversation
+    message, conversation = split(found, messages, conversations)
+    assert message is not None
+    assert conversation is not None
+    return model(Message, message), model(Conversation, conversation)
+
+
+async def for_thread(
+    connection: Connection, message_id: int
+) -> tuple[Message, Customer, Thread | None]:
+    """A customer's message with what posting it in its conversation's thread takes,
+    in one query: the customer, and the thread (None until the card is posted)."""
+    found = (await connection.execute(_FOR_THREAD, {"id": message_id})).one()
+    message, customer, thread = split(found, messages, customers, threads)
+    assert message is not None
+    assert customer is not None
+    posted = model(Thread, thread) if thread is not None else None
+    return model(Message, message), model(Customer, customer), posted
 
 
 async def transcript(connection: Connection, conversation_id: int) -> list[Message]:

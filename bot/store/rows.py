@@ -33,6 +33,18 @@ def models(cls: type[Model], rows: Sequence[Row[Any]]) -> list[Model]:
     return [model(cls, row) for row in rows]
 
 
+def split(row: Row[Any], *tables: Table) -> list[dict[str, Any] | None]:
+    """A row of a join, as one mapping per table (None for an outer join's missing row)."""
+    parts: list[dict[str, Any] | None] = []
+    start = 0
+    for target in tables:
+        width = len(target.c)
+        part = dict(zip(target.c.keys(), row[start : start + width], strict=True))
+        parts.append(None if part["id"] is None else part)
+        start += width
+    return parts
+
+
 def key(record: SQLModel) -> int:
     """A stored record's id."""
     found = getattr(record, "id", None)
