@@ -62,7 +62,7 @@ class Sender(Protocol):
 
     async def deliver(self, address: str, message: Outgoing, sent: int, progress: Progress) -> None:
         """Send `message` to `address`, skipping the `sent` parts an earlier attempt
-        got out, and reporting each part sent to `progress`."""
+        got out, and reporting to `progress` how many are out while more remain."""
 
 
 class Reader(Protocol):

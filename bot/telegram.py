@@ -280,7 +280,8 @@ class TelegramChannel:
         """A message to the chat, in parts; resumes after the last part that was sent
         if an earlier attempt stopped half-way."""
         chat = int(address)
-        for index, send in enumerate(self._parts(message)[sent:], start=sent):
+        parts = self._parts(message)
+        for index, send in enumerate(parts[sent:], start=sent):
             await self.pacer.wait(address)
             try:
                 await send(chat)
@@ -290,7 +291,8 @@ class TelegramChannel:
                 raise Undeliverable(str(exc)) from exc
             except TelegramError as exc:
                 raise RetryLater(f"Telegram error: {type(exc).__name__}") from exc
-            await progress(index + 1)
+            if index + 1 < len(parts):  # the last part ends the job: nothing to resume
+                await progress(index + 1)
 
     def _parts(self, message: Outgoing) -> list[Send]:
         text = message.text
