@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,7 +17,7 @@ from starlette.routing import Route
 from bot.dryrun import dry_run
 from bot.store import Store, queue
 from bot.store import conversations as stored
-from bot.tables import conversations, utcnow
+from bot.tables import utcnow
 from nlu import Classification
 from routing import Channel, ConfigError, EmployeeState, RoutingConfig, availability
 
@@ -105,11 +104,8 @@ class Admin:
     async def conversations(self, request: Request) -> Response:
         status = request.query_params.get("status")
         limit = min(int(request.query_params.get("limit", "50") or 50), 500)
-        query = select(conversations).order_by(conversations.c.id.desc()).limit(limit)
-        if status:
-            query = query.where(conversations.c.status == status)
         async with self.store.reading() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = await stored.recent(connection, status, limit)
         return JSONResponse(
             {
                 "conversations": [

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 
 from bot.store import Connection
-from bot.store.rows import add, change, ignoring, model, upserting, values
+from bot.store.rows import add, change, ignoring, model, models, upserting, values
 from bot.tables import (
     OPEN_STATUSES,
     Assignment,
@@ -219,6 +219,14 @@ async def set_away(connection: Connection, employee_id: str, away: bool, now: da
     await connection.execute(
         _AWAY(connection), {"employee_id": employee_id, "away": away, "updated_at": now}
     )
+
+
+async def recent(connection: Connection, status: str | None, limit: int) -> list[Conversation]:
+    """The newest conversations, of one status if given."""
+    query = select(conversations).order_by(conversations.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(conversations.c.status == status)
+    return models(Conversation, (await connection.execute(query)).all())
 
 
 async def earlier(
