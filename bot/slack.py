@@ -4,7 +4,9 @@ replies and button presses in with slack-bolt (SlackEvents)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,6 +14,7 @@ import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -190,6 +193,8 @@ class SlackEvents:
         self.bolt.action(TRANSFER)(self._on_transfer)
         self._http = AsyncSlackRequestHandler(self.bolt)
         self._socket: Any = None
+        secret = settings.slack_signing_secret
+        self.verifier = SignatureVerifier(secret) if secret is not None else None
 
     async def start(self) -> None:
         if self.settings.slack_app_token:
@@ -204,15 +209,27 @@ class SlackEvents:
             await self._socket.close_async()
 
     async def events(self, request: Request) -> Response:
-        """POST /slack/events: bolt checks the signature (401 if bad or stale)."""
-        if self.settings.slack_signing_secret is None:
+        """POST /slack/events: the signature first (401 if bad or stale), then the
+        shape (400 unless an object), then bolt, whose parsing assumes both."""
+        if self.verifier is None:
             return PlainTextResponse(
                 "Slack events over HTTP need SLACK_SIGNING_SECRET", status_code=404
             )
+        body = await request.body()
+        headers = request.headers
         try:
-            return await self._http.handle(request)
-        except ValueError:  # a signed body that is not JSON or form data
+            signed = self.verifier.is_valid(
+                body,
+                headers.get("x-slack-request-timestamp", ""),
+                headers.get("x-slack-signature", ""),
+            )
+        except ValueError:  # a timestamp that is not a number
+            signed = False
+        if not signed:
+            return PlainTextResponse("invalid Slack signature", status_code=401)
+        if not _an_object(body, headers.get("content-type", "")):
             return PlainTextResponse("malformed Slack payload", status_code=400)
+        return await self._http.handle(request)
 
     def _who(self, slack_user: str) -> str:
         """In the core's terms: an employee's id, else the Slack user's own id."""
@@ -259,6 +276,20 @@ class SlackEvents:
         if known:
             by = self._who(body["user"]["id"])
             await self.employees.transfer(cid, by, Target(**{kind: target}))
+
+
+def _an_object(body: bytes, content_type: str) -> bool:
+    """Whether a Slack request's body is a JSON object, or a form whose `payload` (a
+    button press) is one; other forms (Slack's SSL check) pass as they are."""
+    try:
+        if content_type.startswith("application/json"):
+            return isinstance(json.loads(body), dict)
+        form = urllib.parse.parse_qs(body.decode(), strict_parsing=False)
+        if "payload" in form or not form:
+            return isinstance(json.loads(form.get("payload", [""])[0]), dict)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

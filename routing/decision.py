@@ -12,6 +12,7 @@ from routing.config import Condition, Employee, RoutingConfig, Rule, Target, Tea
 
 Availability = Literal["available", "away", "off_shift", "at_capacity"]
 _NEVER = datetime.min.replace(tzinfo=UTC)
+_LISTED = 5  # unavailable people named in a reason, at most
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,10 @@ class _Choice:
     ) -> Decision:
         available = [m for m in members if self.availability(m) == "available"]
         if available:
+            if passed := [m for m in members if m not in available]:
+                shown = "; ".join(self.describe(m) for m in passed[:_LISTED])
+                more = f"; and {len(passed) - _LISTED} more" if len(passed) > _LISTED else ""
+                self.reasons.append(f"Passed over in {team.name}: {shown}{more}.")
             chosen = min(available, key=self._load_order)
             why = f"{chosen.name} is available with the fewest open conversations in {team.name}"
             why += f" ({self.state(chosen).open_conversations})"

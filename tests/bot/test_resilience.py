@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.tables import Message, OutboxJob
 from tests.conftest import PostgresDatabase, eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack import APP_TOKEN, FakeSlack, event_callback, press, send_event, thread_reply
 from tests.fakes.visitor import Visitor
 
@@ -53,10 +54,10 @@ async def test_with_the_nlu_down_the_customer_still_reaches_a_person(
 
 
 async def test_without_slack_handoffs_wait_stored_until_it_is_connected(
-    tmp_path: Path, rasa_url: str, slack: FakeSlack
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
 ) -> None:
     settings = settings_for(
-        f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), rasa_url, None
+        f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), fake_rasa.url, None
     )
     async with Frontdesk(settings) as frontdesk:
         async with Visitor(frontdesk.url) as visitor:
@@ -107,10 +108,10 @@ async def test_a_restart_resumes_an_unfinished_send(frontdesk: Frontdesk, slack:
 
 
 async def test_a_colleague_in_the_team_channel_takes_over(
-    tmp_path: Path, rasa_url: str, slack: FakeSlack
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
 ) -> None:
     config = always_open_config(tmp_path, team_channel="C0SUPPORT")
-    settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, rasa_url, slack.url)
+    settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
     async with Frontdesk(settings) as frontdesk, Visitor(frontdesk.url) as visitor:
         await visitor.say("the app keeps crashing every time I open my basket")
         first = await visitor.message(lambda m: "introduces" in m)
@@ -156,7 +157,7 @@ async def test_a_colleague_in_the_team_channel_takes_over(
 
 @pytest.mark.postgres
 async def test_two_instances_share_one_postgres_database(
-    tmp_path: Path, rasa_url: str, slack: FakeSlack
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
 ) -> None:
     import os
 
@@ -164,7 +165,7 @@ async def test_two_instances_share_one_postgres_database(
     if not admin:
         pytest.skip("TEST_DATABASE_URL is not set")
     async with PostgresDatabase(admin) as url:
-        settings = settings_for(url, always_open_config(tmp_path), rasa_url, slack.url)
+        settings = settings_for(url, always_open_config(tmp_path), fake_rasa.url, slack.url)
         async with Frontdesk(settings) as one, Frontdesk(settings) as two:
             async with Visitor(one.url) as visitor:
                 await visitor.say(CHARGED_TWICE)
@@ -201,10 +202,10 @@ async def test_two_instances_share_one_postgres_database(
 
 
 async def test_socket_mode_instead_of_http_events(
-    tmp_path: Path, rasa_url: str, slack: FakeSlack
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
 ) -> None:
     settings = replace(
-        settings_for(f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), rasa_url, slack.url),
+        settings_for(f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), fake_rasa.url, slack.url),
         slack_signing_secret=None, slack_app_token=APP_TOKEN,
     )  # fmt: skip
     async with Frontdesk(settings) as frontdesk, Visitor(frontdesk.url) as visitor:

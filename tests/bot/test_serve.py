@@ -4,14 +4,49 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 from tests.fakes.server import free_port
 
 ROOT = Path(__file__).parent.parent.parent
+
+
+class Lines:
+    """Reads a process's output as it comes, so that a test can wait for a line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self.ended = False
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        with stream:
+            for line in stream:
+                with self._changed:
+                    self.lines.append(line)
+                    self._changed.notify_all()
+        with self._changed:
+            self.ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, words: str, timeout: float) -> bool:
+        """Whether a line with `words` came before the output ended or `timeout` passed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.ended or words in self.text(), timeout)
+            return words in self.text()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def close(self, timeout: float) -> str:
+        self._reader.join(timeout)
+        return self.text()
 
 
 def test_serve_starts_its_own_nlu_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
@@ -27,15 +62,11 @@ def test_serve_starts_its_own_nlu_runs_the_demo_and_stops_cleanly(tmp_path: Path
         [str(Path(sys.executable).parent / "frontdesk"), "serve", "--port", str(port)],
         cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert server.stderr is not None
+    output = Lines(server.stderr)
     try:
-        health: dict[str, str] = {}
-        deadline = time.monotonic() + 300
-        while health.get("nlu") != "ready" and time.monotonic() < deadline:
-            time.sleep(0.5)
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
-            except httpx.TransportError:
-                continue
+        assert output.wait_for('"event": "NLU ready"', timeout=300), output.text()
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
         assert health == {"status": "ok", "nlu": "ready", "slack": "not connected"}
         page = httpx.get(f"http://127.0.0.1:{port}/").text
         assert "Slack is not connected" in page
@@ -49,11 +80,12 @@ def test_serve_starts_its_own_nlu_runs_the_demo_and_stops_cleanly(tmp_path: Path
         assert len(children) == 1, "the managed Rasa server is not the app's child"
     finally:
         server.send_signal(signal.SIGINT)
-        _, stderr = server.communicate(timeout=60)
+        server.wait(timeout=60)
+    stderr = output.close(timeout=60)
     assert server.returncode == 0
     assert "Slack is not connected" in stderr
     assert f"http://127.0.0.1:{port}/" in stderr
-    time.sleep(1)
+    # The app waits for its Rasa child before it exits: it is gone now, not soon.
     for pid in children:
         assert (
             not Path(f"/proc/{pid}").exists()

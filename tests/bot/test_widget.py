@@ -104,8 +104,9 @@ async def test_allowed_origins_come_from_the_environment(
     await frontdesk.restart(allowed_origins=("https://shop.acme.example",))
     async with Visitor(frontdesk.url, origin="https://shop.acme.example") as visitor:
         assert (await visitor.say("hi"))["type"] == "ack"
-    with pytest.raises(websockets.InvalidStatus):
+    with pytest.raises(websockets.InvalidStatus) as refused:
         await Visitor(frontdesk.url).__aenter__()  # its own origin is no longer listed
+    assert refused.value.response.status_code == 403
     frontdesk.settings = replace(frontdesk.settings, allowed_origins=())
 
 

@@ -1,10 +1,9 @@
 """The widget in headless Chromium, through the demo page, with the real app, Rasa and
 the Slack double: what a customer sees and does."""
 
-import asyncio
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocket, expect
 from sqlmodel import select
 
 from bot.tables import Message
@@ -132,15 +131,23 @@ async def test_a_quick_reply_answers_the_clarifying_question(
 async def test_messages_written_while_disconnected_are_sent_once_on_reconnect(
     page: Page, shop: Frontdesk
 ) -> None:
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
     await page.goto(shop.url)
     await write(page, "hello")
     status = page.get_by_role("status").last
     await expect(page.get_by_role("log")).to_contain_text("a bot")
+    connected = len(sockets)
     await shop.stop()
     await expect(status).to_have_text("Reconnecting…")
     await write(page, "are you still there?")
     await expect(page.locator(".fd-sending")).to_have_count(1)
-    await asyncio.sleep(0.5)
+
+    async def tried_in_vain() -> bool:
+        return any(socket.is_closed() for socket in sockets[connected:])
+
+    await eventually(tried_in_vain)  # a reconnection failed while the app was down
+    await expect(page.locator(".fd-sending")).to_have_count(1)
     await shop.start()
     await expect(page.locator(".fd-sending")).to_have_count(0, timeout=30_000)
     await expect(status).to_have_text("Connected")

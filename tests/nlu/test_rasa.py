@@ -12,7 +12,7 @@ from bot.settings import load_routing_config
 from nlu import NluTimeout, NluUnavailable, RasaClassifier
 from nlu.service import NluService
 from nlu.training import RasaProject
-from tests.conftest import ROOT
+from tests.conftest import ROOT, eventually
 
 
 @pytest.fixture
@@ -86,8 +86,8 @@ async def test_an_external_server_through_urls(rasa_url: str) -> None:
 
 async def test_a_server_that_never_answers_times_out() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
-        await asyncio.sleep(5)
+        while await reader.read(65536):  # until the client gives up and hangs up
+            pass
         writer.close()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
@@ -105,8 +105,13 @@ async def test_a_dead_managed_server_is_restarted(nlu_service: NluService) -> No
         pytest.skip("RASA_URL points at servers this run does not manage")
     client = nlu_service.classifier
     restarts = server.restarts
-    os.kill(server.pid, signal.SIGKILL)
-    await asyncio.sleep(0.5)
+    killed = server.pid
+    os.kill(killed, signal.SIGKILL)
+
+    async def exited() -> bool:
+        return gone(killed)
+
+    await eventually(exited)
     with pytest.raises(NluUnavailable):
         await client.classify("hello")
     async with asyncio.timeout(300):
@@ -118,3 +123,11 @@ async def test_a_dead_managed_server_is_restarted(nlu_service: NluService) -> No
                 await asyncio.sleep(1)
     assert result.intent == "order_status"
     assert server.restarts == restarts + 1
+
+
+def gone(pid: int) -> bool:
+    """Whether a process has exited (its port closed), reaped or not yet."""
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True

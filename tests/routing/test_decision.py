@@ -332,3 +332,11 @@ def test_excluding_everyone_still_finds_someone() -> None:
         why="x", exclude=frozenset({"priya", "tomas"}),
     )  # fmt: skip
     assert decision.employee.id == "priya"
+
+
+def test_the_reasons_name_who_was_passed_over_and_why() -> None:
+    roster = {"priya": EmployeeState(away=True)}
+    decision = route(web("billing"), roster, CONFIG, MONDAY)
+    assert decision.employee.id == "tomas"
+    assert "Passed over in Billing: Priya is away." in decision.reasons
+    assert decision.reasons[-1].startswith("Tomas is available")
