@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 
 from bot.store import Connection
 from bot.store.rows import add, change, ignoring, model, models, upserting, values
@@ -24,7 +24,9 @@ from bot.tables import (
 )
 from routing import EmployeeState
 
-_OPEN = conversations.c.status != "closed"
+# Literal, not a parameter: PostgreSQL matches `ON CONFLICT ... WHERE` to the partial
+# unique index while planning, and a generic plan (from the sixth run on) knows no value.
+_OPEN = conversations.c.status != literal_column("'closed'")
 _BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
 _OPEN_ONE = select(conversations).where(conversations.c.customer_id == bindparam("customer"), _OPEN)
 _START = ignoring(conversations, "customer_id", index_where=_OPEN)

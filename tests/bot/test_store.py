@@ -259,3 +259,14 @@ async def test_sqlite_uses_wal(database_url: str) -> None:
     async with store.engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
     await store.close()
+
+
+async def test_conversations_keep_starting_once_postgresql_plans_generically(
+    store: Store,
+) -> None:
+    """From its sixth run PostgreSQL may plan a prepared statement without its values:
+    the partial unique index must still be found for `ON CONFLICT`."""
+    for i in range(8):
+        async with store.transaction() as connection:
+            customer = await people.customer_for(connection, "web", f"visitor-{i}")
+            assert (await stored.open_or_start(connection, customer, "web")).id is not None
