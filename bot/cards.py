@@ -155,9 +155,10 @@ def _actions(view: Card, config: RoutingConfig, in_channel: bool) -> dict[str, A
         elements.append(
             {"type": "button", "action_id": TAKE_OVER, "text": _plain("Take over"), "value": value}
         )
-    teams = [{"text": _plain(t.name[:75]), "value": f"team:{t.id}"} for t in config.teams][:100]
-    people = [{"text": _plain(e.name[:75]), "value": f"employee:{e.id}"} for e in config.employees][
-        :100
+    # Slack allows 100 options in a group.
+    teams = [{"text": _plain(t.name[:75]), "value": f"team:{t.id}"} for t in config.teams[:100]]
+    people = [
+        {"text": _plain(e.name[:75]), "value": f"employee:{e.id}"} for e in config.employees[:100]
     ]
     elements.append(
         {
