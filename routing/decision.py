@@ -181,10 +181,14 @@ class _Choice:
     def availability(self, employee: Employee) -> Availability:
         return availability(employee, self.state(employee), self.now)
 
-    def describe(self, employee: Employee) -> str:
+    def describe(self, employee: Employee, *, briefly: bool = False) -> str:
+        """Why someone is or is not available; `briefly` leaves out when a shift starts
+        (finding it is the costly part, and a passed-over person's start is no reason)."""
         availability = self.availability(employee)
         if availability == "away":
             return f"{employee.name} is away"
+        if availability == "off_shift" and briefly:
+            return f"{employee.name} is outside working hours"
         if availability == "off_shift":
             start = employee.hours.next_opening(self.now)
             return f"{employee.name} is outside working hours until {_local(employee, start)}"
@@ -224,8 +228,9 @@ class _Choice:
     ) -> Decision:
         available = [m for m in members if self.availability(m) == "available"]
         if available:
-            if passed := [m for m in members if m not in available]:
-                shown = "; ".join(self.describe(m) for m in passed[:_LISTED])
+            chosen_from = {m.id for m in available}
+            if passed := [m for m in members if m.id not in chosen_from]:
+                shown = "; ".join(self.describe(m, briefly=True) for m in passed[:_LISTED])
                 more = f"; and {len(passed) - _LISTED} more" if len(passed) > _LISTED else ""
                 self.reasons.append(f"Passed over in {team.name}: {shown}{more}.")
             chosen = min(available, key=self._load_order)
