@@ -16,7 +16,7 @@ help:
 	@echo "make run    set up (venvs, NLU model) and serve on http://127.0.0.1:8000"
 	@echo "make test   set up, then lint, type-check and run the whole test suite"
 	@echo "make check  ruff (lint + format) and mypy only"
-	@echo "make bench  NLU latency/throughput and routing decisions/s"
+	@echo "make bench  speed and memory beside Rasa's REST channel, printed as figures and ratios"
 	@echo "make nlu    create the Rasa venv and train the model if its data changed"
 	@echo "make chromium  install Chromium for the browser tests (apt-get) if missing"
 	@echo "make clean  remove the venvs, models and local database"

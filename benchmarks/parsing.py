@@ -2,9 +2,9 @@
 
 import asyncio
 import time
-from pathlib import Path
 
 from benchmarks.report import latencies, line
+from benchmarks.usage import rss_mib
 from nlu import RasaClassifier
 from nlu.service import NluService
 
@@ -22,13 +22,6 @@ TEXTS = [
     "I want a refund for order 98765, the chair arrived broken",
     "thanks, that's all, bye",
 ]
-
-
-def rss_mib(pid: int) -> float:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1]) / 1024
-    return float("nan")
 
 
 async def sequential(client: RasaClassifier, count: int) -> list[float]:

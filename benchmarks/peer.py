@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.parsing import TEXTS, rss_mib
+from benchmarks.parsing import TEXTS
 from benchmarks.report import latencies, line, percentile
+from benchmarks.usage import rss_mib
 from nlu.environment import RASA_REQUIREMENT, Progress, RasaEnvironment, run_step
 from nlu.server import RasaServer
 from nlu.service import environment

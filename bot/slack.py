@@ -67,6 +67,7 @@ class SlackDesk:
             retry_handlers=[],
         )
         self._names: dict[str, str] = {}
+        self._dms: dict[str, str] = {}
 
     async def start(self) -> None:
         # One HTTP session for every call: against slack.com each new one would pay a
@@ -88,11 +89,16 @@ class SlackDesk:
         if channel:
             text = f"<@{view.employee.slack_user_id}> {text}"
         else:
-            user = view.employee.slack_user_id
-            opened = await self._call(self.client.conversations_open(users=user))
-            channel = str(opened["channel"]["id"])
+            channel = await self._direct_message(view.employee.slack_user_id)
         ts = await self._post(attempt, channel, None, text=text, blocks=blocks)
         return Spot(channel, ts)
+
+    async def _direct_message(self, slack_user: str) -> str:
+        """The app's DM with a user: opened once, then remembered (it never changes)."""
+        if slack_user not in self._dms:
+            opened = await self._call(self.client.conversations_open(users=slack_user))
+            self._dms[slack_user] = str(opened["channel"]["id"])
+        return self._dms[slack_user]
 
     async def post(self, spot: Spot, line: Line, attempt: Attempt) -> None:
         text = thread_text(line.author, line.text, line.details)
@@ -180,12 +186,16 @@ class SlackEvents:
         self.desk = desk
         self.employees = employees
         self.store = employees.conversations.store
+        bolt_log = logging.getLogger("slack_bolt.frontdesk")
+        # Bolt also reads SLACK_BOT_TOKEN itself, then warns that our client's wins.
+        bolt_log.addFilter(lambda record: "will be unused" not in record.getMessage())
         self.bolt = AsyncApp(
             signing_secret=settings.slack_signing_secret or "",
             client=desk.client,
-            request_verification_enabled=settings.slack_signing_secret is not None,
+            # events() checks the signature before the body reaches bolt
+            request_verification_enabled=False,
             process_before_response=True,
-            logger=logging.getLogger("slack_bolt.frontdesk"),
+            logger=bolt_log,
         )
         self.bolt.event("message")(self._on_message)
         self.bolt.action(CLOSE)(self._on_close)

@@ -144,12 +144,12 @@ class Widget:
                 await websocket.close(code=1008)
                 return
             customer_id, token = await self._identify(frame.get("token"))
+            await _send(websocket, {"type": "welcome", "token": token, **self._about()})
         except (TimeoutError, WebSocketDisconnect):
-            return
+            return  # gone before the welcome
         last_seen = frame.get("last_seen")
         known = token == frame.get("token")  # else a new visitor: everything is new
         cursor = last_seen if known and isinstance(last_seen, int) else 0
-        await _send(websocket, {"type": "welcome", "token": token, **self._about()})
         await Connection(self, websocket, customer_id, cursor).run()
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:

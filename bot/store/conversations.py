@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import bindparam, func, literal_column, select, text, update
 
 from bot.store import Connection
 from bot.store.rows import add, change, ignoring, model, models, upserting, values
@@ -85,6 +85,7 @@ _OPEN_COUNTS = (
     .group_by(conversations.c.employee_id)
 )
 _STATUSES = select(employee_status)
+_LOCK_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk roster'))")
 _EARLIER = (
     select(conversations, func.count(messages.c.id).label("messages"))
     .join(messages, messages.c.conversation_id == conversations.c.id, isouter=True)
@@ -204,7 +205,11 @@ async def open_counts(connection: Connection) -> dict[str | None, int]:
 
 async def roster(connection: Connection) -> dict[str, EmployeeState]:
     """Each employee's open conversations, last assignment and away flag: read from
-    the open conversations and one row per employee, never from history."""
+    the open conversations and one row per employee, never from history. On
+    PostgreSQL the transaction first takes the roster's lock, held until it commits:
+    two instances routing at once would otherwise both pick the least busy person."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_LOCK_ROSTER)
     counts = {e: n for e, n in (await open_counts(connection)).items() if e is not None}
     known = {row.employee_id: row for row in (await connection.execute(_STATUSES)).all()}
     return {
