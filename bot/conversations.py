@@ -18,7 +18,7 @@ from bot.store import conversations as stored
 from bot.store.rows import add, key
 from bot.tables import Assignment, Conversation, Message, utcnow
 from bot.triage import Reply
-from routing import Decision, RoutingConfig
+from routing import Decision, RoutingConfig, RoutingRequest, Target, considered, route_to
 
 UNKNOWN_PERSON = "Your contact"  # someone no longer in the config
 
@@ -97,6 +97,20 @@ class Conversations:
         )
         conversation.employee_id, conversation.status = decision.employee.id, status
         return assignment
+
+    async def reroute(
+        self,
+        tx: Tx,
+        conversation: Conversation,
+        target: Target,
+        *,
+        why: str,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Decision:
+        """Who in `target` takes the conversation over now (a transfer, a take-over)."""
+        config, request = self.config(), RoutingRequest(channel=conversation.channel)
+        roster = await stored.roster(tx.connection, considered(request, config, target))
+        return route_to(target, request, roster, config, self.clock(), why=why, exclude=exclude)
 
     def person(self, employee_id: str | None) -> Person:
         """An employee as customers see them."""

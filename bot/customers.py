@@ -22,7 +22,7 @@ from bot.store.rows import add, change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply, TriageState, bot_fields, step
 from nlu import Classification, NluError, NothingToClassify
-from routing import RoutingConfig, RoutingRequest, route
+from routing import RoutingConfig, RoutingRequest, considered, route
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ class Customers:
             customer_tags=frozenset(customer.tags),
             previous_employee=previous,
         )
-        decision = route(request, await stored.roster(connection), config, now)
+        roster = await stored.roster(connection, considered(request, config))
+        decision = route(request, roster, config, now)
         assignment = await self.conversations.assign(tx, conversation, decision)
         text = introduction(decision, config, previous, now)
         await self.conversations.say(tx, conversation, Reply(text), introduces=decision.employee.id)

@@ -16,7 +16,7 @@ from bot.store.messages import add_once
 from bot.store.rows import change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply
-from routing import Decision, RoutingConfig, RoutingRequest, Target, route_to
+from routing import Decision, RoutingConfig, Target
 
 Written = Literal["delivered", "internal", "duplicate", "unknown"]
 NOTE = "note:"
@@ -86,9 +86,8 @@ class Employees:
                 return None
             previous = conversation.employee_id
             who = config.employee(by).name if config.has_employee(by) else "A colleague"
-            decision = route_to(
-                target, RoutingRequest(channel=conversation.channel),
-                await stored.roster(tx.connection), config, self.conversations.clock(),
+            decision = await self.conversations.reroute(
+                tx, conversation, target,
                 why=f"{who} transferred the conversation ({target.describe()}).",
                 exclude=frozenset({previous} if previous else ()),
             )  # fmt: skip
@@ -120,9 +119,8 @@ class Employees:
                 return False
             previous = conversation.employee_id
             employee = config.employee(employee_id)
-            decision = route_to(
-                Target(employee=employee_id), RoutingRequest(channel=conversation.channel),
-                await stored.roster(tx.connection), config, self.conversations.clock(),
+            decision = await self.conversations.reroute(
+                tx, conversation, Target(employee=employee_id),
                 why=f"{employee.name} took the conversation over.",
             )  # fmt: skip
             await self.conversations.assign(tx, conversation, decision, status="open")

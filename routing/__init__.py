@@ -18,6 +18,7 @@ from routing.decision import (
     RosterState,
     RoutingRequest,
     availability,
+    considered,
     route,
     route_to,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Target",
     "Team",
     "availability",
+    "considered",
     "load_config",
     "parse_config",
     "route",

@@ -70,13 +70,32 @@ def route(
     request: RoutingRequest, roster: RosterState, config: RoutingConfig, now: datetime
 ) -> Decision:
     """Rules in file order, first match wins; then the person within the target."""
-    rule = next((r for r in config.rules if matches(r.when, request)), None)
+    rule = _first_match(request, config)
     if rule is not None:
         why = f"Rule {rule.name!r} matched: {_why(rule.when, request)}."
         return route_to(rule.to, request, roster, config, now, why=why, rule=rule)
     why = f"No rule matched, so the fallback applies ({config.fallback.describe()})."
     # A returning customer goes back to their person when no rule claims the message.
     return route_to(config.fallback, request, roster, config, now, why=why, sticky_anywhere=True)
+
+
+def considered(request: RoutingRequest, config: RoutingConfig, *targets: Target) -> set[str]:
+    """Whose roster state `route` (or `route_to` a target given) may read: the caller
+    need load no one else's."""
+    if not targets:
+        rule = _first_match(request, config)
+        targets = (rule.to if rule else config.fallback,)
+    ids = {request.previous_employee} if request.previous_employee else set()
+    for target in targets:
+        if target.employee is not None:
+            ids.add(target.employee)
+        else:
+            ids |= {m.id for m in config.members(target.team or "")}
+    return ids
+
+
+def _first_match(request: RoutingRequest, config: RoutingConfig) -> Rule | None:
+    return next((r for r in config.rules if matches(r.when, request)), None)
 
 
 def route_to(
@@ -181,6 +200,9 @@ class _Choice:
     def availability(self, employee: Employee) -> Availability:
         return availability(employee, self.state(employee), self.now)
 
+    def available(self, employee: Employee) -> bool:
+        return self.availability(employee) == "available"
+
     def describe(self, employee: Employee, *, briefly: bool = False) -> str:
         """Why someone is or is not available; `briefly` leaves out when a shift starts
         (finding it is the costly part, and a passed-over person's start is no reason)."""
@@ -226,28 +248,33 @@ class _Choice:
         team: Team,
         standing_in_for: Employee | None,
     ) -> Decision:
-        available = [m for m in members if self.availability(m) == "available"]
-        if available:
-            chosen_from = {m.id for m in available}
-            if passed := [m for m in members if m.id not in chosen_from]:
+        # In load order, so that only those ahead of the chosen one need their hours
+        # checked (teams can be hundreds strong); the sort is stable: ties stay in
+        # the order of the config.
+        ordered = sorted(members, key=self._load_order)
+        first = next((i for i, m in enumerate(ordered) if self.available(m)), None)
+        if first is not None:
+            chosen, load = ordered[first], self.state(ordered[first]).open_conversations
+            if passed := ordered[:first]:
                 shown = "; ".join(self.describe(m, briefly=True) for m in passed[:_LISTED])
                 more = f"; and {len(passed) - _LISTED} more" if len(passed) > _LISTED else ""
                 self.reasons.append(f"Passed over in {team.name}: {shown}{more}.")
-            chosen = min(available, key=self._load_order)
             why = f"{chosen.name} is available with the fewest open conversations in {team.name}"
-            why += f" ({self.state(chosen).open_conversations})"
-            tied = [
-                m
-                for m in available
-                if m is not chosen
-                and self.state(m).open_conversations == self.state(chosen).open_conversations
-            ]
-            if tied and any(self._load_order(m) == self._load_order(chosen) for m in tied):
-                why += f"; tied with {_names(tied)}, and listed first in the config"
-            elif tied:
-                why += (
-                    f"; tied with {_names(tied)}, but has waited longest since the last assignment"
+            why += f" ({load})"
+            tied: list[Employee] = []
+            for other in ordered[first + 1 :]:
+                if self.state(other).open_conversations != load or len(tied) > _LISTED:
+                    break
+                if self.available(other):
+                    tied.append(other)
+            if tied:
+                names = _names(tied[:_LISTED]) + (" and others" if len(tied) > _LISTED else "")
+                how = (
+                    "and listed first in the config"
+                    if self._load_order(tied[0]) == self._load_order(chosen)
+                    else "but has waited longest since the last assignment"
                 )
+                why += f"; tied with {names}, {how}"
             return self.decide(chosen, rule, team, standing_in_for, why)
         statuses = "; ".join(self.describe(m) for m in members)
         self.reasons.append(f"Nobody in {team.name} is available now: {statuses}.")

@@ -3,10 +3,11 @@ roster's live state that routing reads."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, text, update
+from sqlalchemy import BindParameter, bindparam, func, literal_column, select, text, update
 
 from bot.store import Connection
 from bot.store.rows import add, change, ignoring, model, models, upserting, values
@@ -85,6 +86,9 @@ _OPEN_COUNTS = (
     .group_by(conversations.c.employee_id)
 )
 _STATUSES = select(employee_status)
+_SOME: BindParameter[list[str]] = bindparam("employees", expanding=True)
+_OPEN_COUNTS_OF = _OPEN_COUNTS.where(conversations.c.employee_id.in_(_SOME))
+_STATUSES_OF = _STATUSES.where(employee_status.c.employee_id.in_(_SOME))
 _LOCK_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk roster'))")
 _EARLIER = (
     select(conversations, func.count(messages.c.id).label("messages"))
@@ -203,15 +207,24 @@ async def open_counts(connection: Connection) -> dict[str | None, int]:
     return {row.employee_id: int(row.open) for row in found.all()}
 
 
-async def roster(connection: Connection) -> dict[str, EmployeeState]:
-    """Each employee's open conversations, last assignment and away flag: read from
-    the open conversations and one row per employee, never from history. On
-    PostgreSQL the transaction first takes the roster's lock, held until it commits:
-    two instances routing at once would otherwise both pick the least busy person."""
+async def roster(
+    connection: Connection, only: Collection[str] | None = None
+) -> dict[str, EmployeeState]:
+    """Each employee's (or `only` these employees') open conversations, last assignment
+    and away flag: read from the open conversations and one row per employee, never
+    from history. On PostgreSQL the transaction first takes the roster's lock, held
+    until it commits: two instances routing at once would both pick the least busy."""
     if connection.dialect.name == "postgresql":
         await connection.execute(_LOCK_ROSTER)
-    counts = {e: n for e, n in (await open_counts(connection)).items() if e is not None}
-    known = {row.employee_id: row for row in (await connection.execute(_STATUSES)).all()}
+    if only is None:
+        found, statuses = await open_counts(connection), await connection.execute(_STATUSES)
+    else:
+        employees = {"employees": list(only)}
+        counted = await connection.execute(_OPEN_COUNTS_OF, employees)
+        found = {row.employee_id: int(row.open) for row in counted.all()}
+        statuses = await connection.execute(_STATUSES_OF, employees)
+    counts = {e: n for e, n in found.items() if e is not None}
+    known = {row.employee_id: row for row in statuses.all()}
     return {
         employee: EmployeeState(
             open_conversations=counts.get(employee, 0),

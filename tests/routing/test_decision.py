@@ -3,7 +3,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from routing import EmployeeState, RoutingRequest, Target, parse_config, route, route_to
+from routing import (
+    EmployeeState,
+    RoutingRequest,
+    Target,
+    considered,
+    parse_config,
+    route,
+    route_to,
+)
 from tests.routing.samples import ENTITIES, INTENTS
 
 CONFIG = parse_config(
@@ -340,3 +348,25 @@ def test_the_reasons_name_who_was_passed_over_and_why() -> None:
     assert decision.employee.id == "tomas"
     assert "Passed over in Billing: Priya is away." in decision.reasons
     assert decision.reasons[-1].startswith("Tomas is available")
+
+
+@pytest.mark.parametrize(
+    ("request_", "targets", "ids"),
+    [
+        (web("billing"), (), {"priya", "tomas"}),
+        (web("billing", previous_employee="sam"), (), {"priya", "tomas", "sam"}),
+        (web("greet"), (), {"sam", "kofi"}),  # the fallback team
+        (web("billing"), (Target(employee="jonas"),), {"jonas"}),
+    ],
+)
+def test_only_the_people_a_decision_may_look_at_are_considered(
+    request_: RoutingRequest, targets: tuple[Target, ...], ids: set[str]
+) -> None:
+    assert considered(request_, CONFIG, *targets) == ids
+    roster = {i: EmployeeState() for i in ids}  # nobody else's state is needed
+    decision = (
+        route_to(targets[0], request_, roster, CONFIG, MONDAY, why="x")
+        if targets
+        else (route(request_, roster, CONFIG, MONDAY))
+    )
+    assert decision.employee.id in ids
