@@ -14,6 +14,14 @@ from benchmarks.slack_double import Card, SlackDouble
 from benchmarks.visitors import Dropped, Visitor
 
 MESSAGE = "I was charged twice for my subscription this month"
+# One question for each team the shipped rules send to (the stub NLU knows them), so
+# the handoffs spread over every team and each conversation gets a DM of its own.
+QUESTIONS = (
+    MESSAGE,
+    "where is my order 12345",
+    "the app keeps crashing when I open my basket",
+    "do you sell gift cards for businesses?",
+)
 _REF = re.compile(r"\[ref-(\d+)\]")
 
 
@@ -66,7 +74,8 @@ async def hand_off(
             visitor = await Visitor.arrive(app_url)
             for _attempt in range(5):
                 introduced = visitor.expect(lambda m: "introduces" in m)
-                await visitor.say(f"{MESSAGE} [ref-{ref:06d}]", client_id=f"ref-{ref}")
+                question = QUESTIONS[ref % len(QUESTIONS)]
+                await visitor.say(f"{question} [ref-{ref:06d}]", client_id=f"ref-{ref}")
                 try:
                     await asyncio.wait_for(introduced, 120)
                     break
