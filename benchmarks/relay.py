@@ -133,7 +133,7 @@ async def _measure(name: str, on: Stage, relayed: list[str], answered: list[str]
     if profiled.summary:
         relayed += profiled.summary.splitlines()
     await on.slack.quiet(still=1.0, patience=60)  # a backlog must not slow the replies
-    answered += await _replies(name, on.app.url, assigned, on.meter())
+    answered += await _replies(name, on.app.url, assigned, on.meter(), on.app.pid)
     if refused := sum(len(a.visitor.errors) for a in assigned):
         relayed.append(f"{name}: !! the widget answered {refused} messages with an error frame")
     await leave(assigned)
@@ -179,12 +179,16 @@ def _best(name: str, steps: list[Step]) -> str:
     )
 
 
-async def _replies(name: str, app_url: str, assigned: list[Assigned], meter: Meter) -> list[str]:
+async def _replies(
+    name: str, app_url: str, assigned: list[Assigned], meter: Meter, pid: int
+) -> list[str]:
     rows = []
     for at_once, count in ((1, 200), (50, 500)):
-        meter.start()
-        found = await replies(app_url, assigned, at_once=at_once, count=count)
-        busy = meter.stop()
+        output = LOGS / f"replies-{at_once}-{name}.raw"
+        async with profile(pid, output) as profiled:
+            meter.start()
+            found = await replies(app_url, assigned, at_once=at_once, count=count)
+            busy = meter.stop()
         shown = found.shown
         how = "one at a time" if at_once == 1 else f"{at_once} at once"
         rows.append(
@@ -192,4 +196,5 @@ async def _replies(name: str, app_url: str, assigned: list[Assigned], meter: Met
             f"{spread(shown.seconds)} | event acknowledged {spread(found.acknowledged)} | "
             f"app CPU {busy.cpu['app'] / count * 1000:.1f} ms per reply"
         )
+        rows += profiled.summary.splitlines()
     return rows

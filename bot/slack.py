@@ -68,6 +68,7 @@ class SlackDesk:
         )
         self._names: dict[str, str] = {}
         self._dms: dict[str, str] = {}
+        self._staff: tuple[RoutingConfig, dict[str, Employee]] | None = None
 
     async def start(self) -> None:
         # One HTTP session for every call: against slack.com each new one would pay a
@@ -80,7 +81,14 @@ class SlackDesk:
 
     def employee(self, slack_user: str) -> Employee | None:
         """The employee a Slack user is (the one place Slack ids are resolved)."""
-        return next((e for e in self.config().employees if e.slack_user_id == slack_user), None)
+        return self.staff().get(slack_user)
+
+    def staff(self) -> dict[str, Employee]:
+        """The employees by Slack user id, made again only when the config is."""
+        config = self.config()
+        if self._staff is None or self._staff[0] is not config:
+            self._staff = (config, {e.slack_user_id: e for e in config.employees})
+        return self._staff[1]
 
     async def open_card(self, view: Card, attempt: Attempt) -> Spot:
         team = view.team
@@ -254,11 +262,12 @@ class SlackEvents:
             conversation = await conversation_for_thread(connection, reply.channel, reply.thread_ts)
         if conversation is None:
             return
-        names = {e.slack_user_id: e.name for e in self.desk.config().employees}
+        mentioned = "<@" in reply.text  # the names are needed only for mentions
+        names = {u: e.name for u, e in self.desk.staff().items()} if mentioned else {}
         text = to_plain(reply.text, names).strip()
         source = f"{reply.channel}:{reply.ts}"
         outcome = await self.employees.write(conversation, self._who(reply.user), text, source)
-        log.info("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
+        log.debug("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
 
     async def _on_close(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

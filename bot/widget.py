@@ -31,7 +31,7 @@ from bot.customers import Customers
 from bot.roles import Person
 from bot.settings import Settings
 from bot.store.customers import customer_by_contact
-from bot.store.messages import seen_by_customer_after
+from bot.store.messages import seen_by_customer, seen_by_customer_after
 from bot.tables import Message
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
 _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
+_AHEAD = 1000  # shown beyond the cursor: then the cursor catches up
 _MAX_ERRORS = 20
 
 
@@ -186,6 +187,11 @@ class Widget:
             found = await seen_by_customer_after(connection, customer_id, cursor, PAGE)
         return [self.frame(message) for message in found]
 
+    async def messages(self, customer_id: int, ids: list[int]) -> list[dict[str, Any]]:
+        async with self.store.reading() as connection:
+            found = await seen_by_customer(connection, customer_id, ids)
+        return [self.frame(message) for message in found]
+
     def frame(self, message: Message) -> dict[str, Any]:
         """A stored message as the widget shows it: text, and who wrote it."""
         author: dict[str, Any] = {"name": "You"}
@@ -217,7 +223,7 @@ class Connection:
         self.websocket = websocket
         self.customer_id = customer_id
         self.cursor = cursor  # every message up to here was shown
-        self.ahead: set[int] = set()  # and these after it (the visitor's own, echoed)
+        self.ahead: set[int] = set()  # and these after it
         self.errors = 0
         self._sending = asyncio.Lock()  # the reader (acks) and the pusher both send
 
@@ -302,9 +308,18 @@ class Connection:
                 async with asyncio.timeout(_POLL):
                     await wake.event.wait()
             announced = wake.take()
-            unseen = {i for i in announced if i > self.cursor and i not in self.ahead}
-            if unseen or not announced:  # something new, or the poll: read the store
-                await self._show_new()
+            unseen = sorted(i for i in announced if i > self.cursor and i not in self.ahead)
+            if not announced or len(self.ahead) > _AHEAD:
+                await self._show_new()  # the poll: read everything after the cursor
+            elif unseen:
+                await self._show(unseen)
+
+    async def _show(self, ids: list[int]) -> None:
+        """Send the messages news named, read by their ids: not the visitor's own
+        messages since the cursor, which they have (a busy chat has many)."""
+        for frame in await self.widget.messages(self.customer_id, ids):
+            await self.send({"type": "message", "message": frame})
+        self.ahead.update(ids)
 
     async def _show_new(self) -> None:
         """Send what was stored after the cursor and not shown yet, a page at a time."""

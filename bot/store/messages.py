@@ -51,6 +51,16 @@ _SEEN_AFTER = (
 )
 
 
+_SEEN = (
+    select(messages)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(conversations.c.customer_id == bindparam("customer"))
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .where(messages.c.author.in_(CUSTOMER_VISIBLE))
+    .order_by(messages.c.id)
+)
+
+
 async def find_message(connection: Connection, source: str, source_id: str) -> Message | None:
     row = (await connection.execute(_BY_SOURCE, {"source": source, "source_id": source_id})).first()
     return model(Message, row) if row else None
@@ -89,6 +99,14 @@ async def for_thread(
 
 async def transcript(connection: Connection, conversation_id: int) -> list[Message]:
     found = await connection.execute(_TRANSCRIPT, {"conversation": conversation_id})
+    return models(Message, found.all())
+
+
+async def seen_by_customer(
+    connection: Connection, customer_id: int, ids: list[int]
+) -> list[Message]:
+    """Those of these messages that the customer may see, oldest first."""
+    found = await connection.execute(_SEEN, {"customer": customer_id, "ids": ids})
     return models(Message, found.all())
 
 
