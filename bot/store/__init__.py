@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import CursorResult, Dialect, Executable, create_engine, event, make_url, text
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy import CursorResult, Dialect, Executable, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import configure_mappers
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.store.sqlite import SqliteFile, pragmas
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +51,6 @@ class Connection(Protocol):
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
 
 
-class _OnTheLoop:
-    """SQLite answers a statement in microseconds, less than handing it to a worker
-    thread and back costs (measured: 15 against 135 µs), so statements run right on
-    the event loop; only the commit, which waits for the disk, goes to a thread."""
-
-    def __init__(self, connection: SyncConnection) -> None:
-        self.connection = connection
-        self.dialect = connection.dialect
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
-        return self.connection.execute(statement, parameters)
-
-
 class Store:
     """The database; `transaction()` to write, `reading()` to read."""
 
@@ -73,18 +59,11 @@ class Store:
         self.url = async_url(url)
         self.sqlite = self.url.startswith("sqlite")
         self._async: AsyncEngine | None = None
-        self._lock = asyncio.Lock()
         if self.sqlite:
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            # One connection, taken in turn (SQLite has one writer at a time anyway).
-            self._sync = create_engine(
-                make_url(self.url).set(drivername="sqlite"),
-                poolclass=StaticPool,
-                connect_args={"check_same_thread": False},
-            )
-            event.listen(self._sync, "connect", _sqlite_pragmas)
+            self._file = SqliteFile(make_url(self.url).set(drivername="sqlite"))
         else:
             self._async = create_async_engine(self.url)
             # Reads run without BEGIN and ROLLBACK around them.
@@ -95,8 +74,8 @@ class Store:
         import bot.tables  # noqa: F401 - the models register their tables on import
 
         if self.sqlite:
-            async with self._lock:
-                SQLModel.metadata.create_all(self._sync)
+            async with self._file.transaction() as connection:
+                SQLModel.metadata.create_all(connection.connection)
             return
         async with self.engine.begin() as connection:
             await connection.run_sync(SQLModel.metadata.create_all)
@@ -108,17 +87,8 @@ class Store:
             async with self.engine.begin() as connection:
                 yield connection
             return
-        async with self._lock:
-            with self._sync.connect() as connection:
-                yield _OnTheLoop(connection)
-                # Handed to the thread now, not at the loop's next turn: another
-                # instance's writer waiting on this file may block the loop until then.
-                commit = asyncio.get_running_loop().run_in_executor(None, connection.commit)
-                try:
-                    await asyncio.shield(commit)
-                except asyncio.CancelledError:
-                    await commit  # the connection is not handed on half-committed
-                    raise
+        async with self._file.transaction() as connection:
+            yield connection
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
@@ -126,9 +96,8 @@ class Store:
             async with self._readers.connect() as connection:
                 yield connection
             return
-        async with self._lock:
-            with self._sync.connect() as connection:
-                yield _OnTheLoop(connection)
+        async with self._file.transaction() as connection:  # a read shares its commit
+            yield connection
 
     @property
     def engine(self) -> AsyncEngine:
@@ -136,7 +105,7 @@ class Store:
         as a second connection to the file)."""
         if self._async is None:
             self._async = create_async_engine(self.url)
-            event.listen(self._async.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self._async.sync_engine, "connect", pragmas)
         return self._async
 
     @asynccontextmanager
@@ -179,14 +148,6 @@ class Store:
 
     async def close(self) -> None:
         if self.sqlite:
-            self._sync.dispose()
+            self._file.close()
         if self._async is not None:
             await self._async.dispose()
-
-
-def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
