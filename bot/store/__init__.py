@@ -96,7 +96,7 @@ class Store:
             async with self._readers.connect() as connection:
                 yield connection
             return
-        async with self._file.transaction() as connection:  # a read shares its commit
+        async with self._file.reading() as connection:
             yield connection
 
     @property

@@ -93,6 +93,13 @@ class SqliteFile:
             self._lock.release()
         await asyncio.shield(group.committed)
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[OnTheLoop]:
+        """Reads need no transaction of their own (the driver is in autocommit mode);
+        inside an open group they see what it has written."""
+        async with self._lock:
+            yield OnTheLoop(self.connection())
+
     async def _end_turn(self, group: _Group, *, joined: bool) -> None:
         """Called holding the lock: leave the group open for those queued, who join it
         (a task commits it after them), or commit it now."""
