@@ -44,20 +44,15 @@ class _Group:
 
 class SqliteFile:
     def __init__(self, url: URL) -> None:
-        # isolation_level None: the driver leaves BEGIN and COMMIT to us (below), as it
-        # must for savepoints to nest inside a transaction.
-        self.engine: Engine = create_engine(
-            url,
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False, "isolation_level": None},
-        )
-        event.listen(self.engine, "connect", pragmas)
+        self.engine, self._readers = _engine(url), _engine(url)
         self._lock = asyncio.Lock()
         self._waiting = 0  # transactions queued for the connection
         self._group: _Group | None = None
         self._connection: SyncConnection | None = None
+        self._reader: SyncConnection | None = None
 
     def connection(self) -> SyncConnection:
+        """The connection that writes (one, taken in turn)."""
         if self._connection is None:
             self._connection = self.engine.connect()
         return self._connection
@@ -95,10 +90,12 @@ class SqliteFile:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[OnTheLoop]:
-        """Reads need no transaction of their own (the driver is in autocommit mode);
-        inside an open group they see what it has written."""
-        async with self._lock:
-            yield OnTheLoop(self.connection())
+        """Reads go to a second connection (WAL lets it read beside the writer): they
+        see what is committed, and never wait for a commit to reach the disk. Being
+        on the loop, one read cannot interleave with another's statements."""
+        if self._reader is None:
+            self._reader = self._readers.connect()
+        yield OnTheLoop(self._reader)
 
     async def _end_turn(self, group: _Group, *, joined: bool) -> None:
         """Called holding the lock: leave the group open for those queued, who join it
@@ -140,10 +137,24 @@ class SqliteFile:
         dbapi.execute(sql)
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for connection in (self._connection, self._reader):
+            if connection is not None:
+                connection.close()
+        self._connection = self._reader = None
         self.engine.dispose()
+        self._readers.dispose()
+
+
+def _engine(url: URL) -> Engine:
+    """One connection for the app's life. isolation_level None: the driver leaves BEGIN
+    and COMMIT to us, as it must for savepoints to nest inside a transaction."""
+    engine = create_engine(
+        url,
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False, "isolation_level": None},
+    )
+    event.listen(engine, "connect", pragmas)
+    return engine
 
 
 def pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
