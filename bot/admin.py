@@ -1,6 +1,7 @@
 """The admin API under /admin, protected by FRONTDESK_ADMIN_TOKEN (a bearer token):
 who is available, conversations, "who would get this message and why", away
-flags, config reload, and outbox jobs that failed."""
+flags, config reload, outbox jobs that failed, and updates from channels that could not
+be read."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import payloads
 from bot.dryrun import dry_run
 from bot.store import Store, queue
 from bot.store import conversations as stored
@@ -23,6 +25,7 @@ from routing import Channel, ConfigError, EmployeeState, RoutingConfig, availabi
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Model = TypeVar("Model", bound=BaseModel)
+_MAX_BODY = 64 * 1024
 
 
 class RouteQuery(BaseModel):
@@ -64,6 +67,7 @@ class Admin:
             Route("/admin/employees/{employee_id}/away", self._guard(self.away), methods=["PUT"]),
             Route("/admin/config/reload", self._guard(self.reload), methods=["POST"]),
             Route("/admin/outbox", self._guard(self.outbox)),
+            Route("/admin/rejected", self._guard(self.rejected)),
         ]
 
     def _guard(self, endpoint: Endpoint) -> Endpoint:
@@ -103,7 +107,7 @@ class Admin:
 
     async def conversations(self, request: Request) -> Response:
         status = request.query_params.get("status")
-        limit = min(int(request.query_params.get("limit", "50") or 50), 500)
+        limit = _limit(request)
         async with self.store.reading() as connection:
             rows = await stored.recent(connection, status, limit)
         return JSONResponse(
@@ -190,10 +194,34 @@ class Admin:
             }
         )
 
+    async def rejected(self, request: Request) -> Response:
+        """Updates a channel sent that could not be read: kept, never acted on."""
+        async with self.store.reading() as connection:
+            rows = await queue.rejected_inbound(connection, _limit(request))
+        return JSONResponse(
+            {
+                "rejected": [
+                    {"channel": r.channel, "key": r.key, "reason": r.rejected,
+                     "received_at": r.received_at.isoformat()}
+                    for r in rows
+                ]
+            }
+        )  # fmt: skip
+
+
+def _limit(request: Request) -> int:
+    """?limit=N, between 1 and 500 (50 when absent or not a number)."""
+    try:
+        return min(max(int(request.query_params.get("limit", "")), 1), 500)
+    except ValueError:
+        return 50
+
 
 async def _body(request: Request, model: type[Model]) -> Model | Response:
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate_json(await payloads.read(request, _MAX_BODY))
+    except payloads.Refused as refused:
+        return refused.response()
     except ValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
         return JSONResponse({"error": "bad request", "problems": problems}, status_code=400)

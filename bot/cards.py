@@ -35,11 +35,12 @@ def to_reply(event: Mapping[str, Any]) -> ThreadReply | None:
         return None
     if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
         return None
-    thread_ts, user, ts = event.get("thread_ts"), event.get("user"), event.get("ts")
-    if not thread_ts or not user or not ts or thread_ts == ts:
-        return None
+    channel, user = event.get("channel"), event.get("user")
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    if not all(isinstance(v, str) and v for v in (channel, user, thread_ts, ts)) or thread_ts == ts:
+        return None  # a user or channel given as an object is not a thread reply
     return ThreadReply(
-        str(event["channel"]), str(thread_ts), str(user), str(event.get("text") or ""), str(ts)
+        str(channel), str(thread_ts), str(user), str(event.get("text") or ""), str(ts)
     )
 
 

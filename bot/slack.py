@@ -4,14 +4,15 @@ replies and button presses in with slack-bolt (SlackEvents)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
@@ -19,6 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot import payloads
+from bot import slack_envelope as envelope
 from bot.cards import (
     CLOSE,
     TAKE_OVER,
@@ -49,6 +52,7 @@ _PERMANENT = {
     "cannot_dm_bot", "invalid_blocks",
 }  # fmt: skip
 _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per channel
+_MAX_BODY = 1_000_000  # Slack's events are a few kilobytes
 
 
 class SlackDesk:
@@ -209,7 +213,6 @@ class SlackEvents:
         self.bolt.action(CLOSE)(self._on_close)
         self.bolt.action(TAKE_OVER)(self._on_take_over)
         self.bolt.action(TRANSFER)(self._on_transfer)
-        self._http = AsyncSlackRequestHandler(self.bolt)
         self._socket: Any = None
         secret = settings.slack_signing_secret
         self.verifier = SignatureVerifier(secret) if secret is not None else None
@@ -233,7 +236,10 @@ class SlackEvents:
             return PlainTextResponse(
                 "Slack events over HTTP need SLACK_SIGNING_SECRET", status_code=404
             )
-        body = await request.body()
+        try:
+            body = await payloads.read(request, _MAX_BODY)
+        except payloads.Refused as refused:
+            return refused.response()
         headers = request.headers
         try:
             signed = self.verifier.is_valid(
@@ -245,9 +251,12 @@ class SlackEvents:
             signed = False
         if not signed:
             return PlainTextResponse("invalid Slack signature", status_code=401)
-        if not _an_object(body, headers.get("content-type", "")):
+        readable = envelope.readable(body, headers.get("content-type", ""))
+        if readable is None:
             return PlainTextResponse("malformed Slack payload", status_code=400)
-        return await self._http.handle(request)
+        return to_starlette_response(
+            await self.bolt.async_dispatch(to_async_bolt_request(request, readable))
+        )
 
     def _who(self, slack_user: str) -> str:
         """In the core's terms: an employee's id, else the Slack user's own id."""
@@ -264,27 +273,29 @@ class SlackEvents:
             return
         mentioned = "<@" in reply.text  # the names are needed only for mentions
         names = {u: e.name for u, e in self.desk.staff().items()} if mentioned else {}
-        text = to_plain(reply.text, names).strip()
+        text = payloads.text(to_plain(reply.text, names)).strip()
         source = f"{reply.channel}:{reply.ts}"
         outcome = await self.employees.write(conversation, self._who(reply.user), text, source)
         log.debug("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
 
     async def _on_close(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        if (cid := conversation_id(body)) is not None:
-            await self.employees.close(cid, self._who(body["user"]["id"]))
+        cid, user = conversation_id(body), envelope.actor(body)
+        if cid is not None and user is not None:
+            await self.employees.close(cid, self._who(user))
 
     async def _on_take_over(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        employee = self.desk.employee(body["user"]["id"])
+        user = envelope.actor(body)
+        employee = self.desk.employee(user) if user is not None else None
         if (cid := conversation_id(body)) is not None and employee is not None:
             await self.employees.take_over(cid, employee.id)
 
     async def _on_transfer(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        cid = conversation_id(body)
-        kind, _, target = str(body["actions"][0]["selected_option"]["value"]).partition(":")
-        if cid is None or kind not in ("team", "employee"):
+        cid, user = conversation_id(body), envelope.actor(body)
+        kind, _, target = (envelope.chosen(body) or "").partition(":")
+        if cid is None or user is None or kind not in ("team", "employee"):
             return
         config = self.desk.config()
         known = (
@@ -293,22 +304,8 @@ class SlackEvents:
             else target in {t.id for t in config.teams}
         )
         if known:
-            by = self._who(body["user"]["id"])
+            by = self._who(user)
             await self.employees.transfer(cid, by, Target(**{kind: target}))
-
-
-def _an_object(body: bytes, content_type: str) -> bool:
-    """Whether a Slack request's body is a JSON object, or a form whose `payload` (a
-    button press) is one; other forms (Slack's SSL check) pass as they are."""
-    try:
-        if content_type.startswith("application/json"):
-            return isinstance(json.loads(body), dict)
-        form = urllib.parse.parse_qs(body.decode(), strict_parsing=False)
-        if "payload" in form or not form:
-            return isinstance(json.loads(form.get("payload", [""])[0]), dict)
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return True
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

@@ -211,7 +211,8 @@ class OutboxJob(SQLModel, table=True):
 
 class Inbound(SQLModel, table=True):
     """An update from a channel, stored as received before the channel is told we have
-    it; its key is the channel's id for it, so a repeat is recognised in any order."""
+    it; its key is the channel's id for it, so a repeat is recognised in any order. An
+    update we could not read is kept with the reason, and never acted on."""
 
     __tablename__ = "inbox"
     __table_args__ = (UniqueConstraint("channel", "key"),)
@@ -220,6 +221,7 @@ class Inbound(SQLModel, table=True):
     channel: str
     key: str
     payload: dict[str, Any] = _json(dict)
+    rejected: str | None = None  # why it could not be read
     received_at: datetime = _at()
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -24,6 +22,7 @@ from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot import payloads
 from bot.customers import Customers
 from bot.jobs import HandleInbound
 from bot.outbox import RetryLater
@@ -31,6 +30,7 @@ from bot.pacing import Pacer
 from bot.roles import Outgoing, Progress, Undeliverable
 from bot.settings import Settings
 from bot.store import queue
+from bot.telegram_files import TelegramFiles, derived
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class TelegramChannel:
             .build()
         )
         self.bot: Bot = self.application.bot
-        self.secret = settings.telegram_webhook_secret or _derived(
+        self.secret = settings.telegram_webhook_secret or derived(
             settings.telegram_bot_token, "webhook"
         )
         self.files = TelegramFiles(self.bot, settings)
@@ -190,35 +190,40 @@ class TelegramChannel:
     # Telegram -> us ------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        """POST /telegram/webhook: 200 only once the update is committed."""
+        """POST /telegram/webhook: 200 only once the update is committed. An update
+        with the right secret that PTB cannot read is kept as rejected (for admins to
+        see) and acknowledged, so that Telegram does not send it again."""
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             self.metrics.rejected.labels("telegram", "secret").inc()
             return PlainTextResponse("wrong secret token", status_code=401)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
-            return PlainTextResponse("update too large", status_code=413)
         try:
-            payload = json.loads(body)
-            update_id = payload["update_id"]
-            if not isinstance(update_id, int):
-                raise TypeError("update_id is not an integer")
-        except (ValueError, KeyError, TypeError) as exc:
+            payload = payloads.parse(await payloads.read(request, MAX_UPDATE_BYTES))
+            key = _update_key(payload)
+        except payloads.Refused as refused:
+            return refused.response()
+        except ValueError as exc:
             self.metrics.rejected.labels("telegram", "malformed").inc()
             return PlainTextResponse(f"not a Telegram update: {exc}", status_code=400)
-        await self.store_update(payload)
+        problem = _unreadable(payload, self.bot)
+        if problem is not None:
+            self.metrics.rejected.labels("telegram", "unreadable").inc()
+            log.warning("telegram update rejected", extra={"update": key, "problem": problem})
+        await self.store_update(payload, rejected=problem)
         return JSONResponse({"ok": True})
 
-    async def store_update(self, payload: dict[str, Any]) -> bool:
-        """Commit an update and the job that handles it; False if it was seen before."""
+    async def store_update(self, payload: dict[str, Any], rejected: str | None = None) -> bool:
+        """Commit an update and the job that handles it (none for a rejected update);
+        False if it was seen before."""
         key = str(payload["update_id"])
         async with self.outbox.transaction() as tx:
             now = self.outbox.clock()
-            if not await queue.store_inbound(tx.connection, NAME, key, payload, now):
+            if not await queue.store_inbound(tx.connection, NAME, key, payload, now, rejected):
                 self.metrics.duplicates.labels(NAME).inc()
                 return False
-            lane = f"inbound:{NAME}:{_chat_of(payload)}"  # one chat's updates in order
-            await tx.enqueue(HandleInbound(NAME, key), conversation_id=None, lane=lane)
+            if rejected is None:
+                lane = f"inbound:{NAME}:{_chat_of(payload)}"  # one chat's updates in order
+                await tx.enqueue(HandleInbound(NAME, key), conversation_id=None, lane=lane)
         return True
 
     async def _poll(self) -> None:
@@ -325,38 +330,26 @@ class TelegramChannel:
         await self.bot.send_photo(chat, photo, caption=caption)
 
 
-class TelegramFiles:
-    """Customers' files, for employees following a link on the desk: the links are
-    signed, and carry no bot token."""
+def _update_key(payload: object) -> int:
+    """An update's id, which must fit the 64 bits Telegram and our database give it."""
+    if not isinstance(payload, dict):
+        raise ValueError("an update is a JSON object")
+    update_id = payload.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise ValueError("update_id is not an integer")
+    if not 0 <= update_id < 2**63:
+        raise ValueError("update_id is out of range")
+    return update_id
 
-    def __init__(self, bot: Bot, settings: Settings) -> None:
-        assert settings.telegram_bot_token is not None
-        self.bot = bot
-        self.public_url = settings.public_url
-        self._key = _derived(settings.telegram_bot_token, "files").encode()
 
-    def link(self, file_id: str | None) -> str | None:
-        if file_id is None or not self.public_url:
-            return None
-        return f"{self.public_url.rstrip('/')}/telegram/files/{file_id}?sig={self._sign(file_id)}"
-
-    async def download(self, request: Request) -> Response:
-        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for employees."""
-        file_id = request.path_params["file_id"]
-        given = request.query_params.get("sig", "")
-        if not hmac.compare_digest(given.encode(), self._sign(file_id).encode()):
-            return PlainTextResponse("bad signature", status_code=403)
-        try:
-            remote = await self.bot.get_file(file_id)
-            content = bytes(await remote.download_as_bytearray())
-        except TelegramError as exc:
-            return PlainTextResponse(f"Telegram would not give the file: {exc}", status_code=502)
-        name = (remote.file_path or file_id).rsplit("/", 1)[-1]
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(content, media_type="application/octet-stream", headers=disposition)
-
-    def _sign(self, file_id: str) -> str:
-        return hmac.new(self._key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
+def _unreadable(payload: dict[str, Any], bot: Bot) -> str | None:
+    """Why PTB cannot read an update, or None if it can: decided once, at the door,
+    so that a broken update never becomes a job retried for ever."""
+    try:
+        to_inbound(Update.de_json(payload, bot))
+    except Exception as exc:
+        return f"{type(exc).__name__} while reading the update"
+    return None
 
 
 def _chat_of(payload: dict[str, Any]) -> object:
@@ -372,8 +365,3 @@ def _retry_after(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", DeprecationWarning)  # int today, timedelta later
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _derived(token: str, purpose: str) -> str:
-    """A stable secret of our own, derived from the bot token (same on every instance)."""
-    return hmac.new(token.encode(), f"frontdesk-{purpose}".encode(), hashlib.sha256).hexdigest()

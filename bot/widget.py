@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bot import payloads
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.roles import Person
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 NAME, TITLE = "web", "the web chat"
 MAX_TEXT = 4000
+MAX_FRAME = 64 * 1024  # bytes; a message of MAX_TEXT characters fits, escaped, with room
 PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
@@ -138,8 +140,7 @@ class Widget:
         await websocket.accept()
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT):
-                hello = await websocket.receive_text()
-            frame = _parse(hello)
+                frame = _parse(await _receive(websocket))
             if frame is None or frame.get("type") != "hello":
                 await _send(websocket, {"type": "error", "code": "hello_expected"})
                 await websocket.close(code=1008)
@@ -248,9 +249,13 @@ class Connection:
 
     async def _read(self) -> None:
         while True:
-            frame = _parse(await self.websocket.receive_text())
+            frame = _parse(await _receive(self.websocket))
             if frame is None:
-                await self._refuse(None, "bad_frame", "Frames are JSON objects.")
+                await self._refuse(
+                    None,
+                    "bad_frame",
+                    f"Frames are JSON objects, nested at most {payloads.MAX_DEPTH} deep.",
+                )
             elif frame.get("type") == "message":
                 await self._message(frame)
             elif frame.get("type") == "link_telegram":
@@ -343,9 +348,21 @@ def _person(person: Person) -> dict[str, Any]:
     }
 
 
-def _parse(text: str) -> dict[str, Any] | None:
+async def _receive(websocket: WebSocket) -> str | None:
+    """The next frame's text; None for a binary frame (the widget sends none)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text: str | None = message.get("text")
+    return text
+
+
+def _parse(text: str | None) -> dict[str, Any] | None:
+    """A frame as a JSON object with storable strings, or None."""
+    if text is None:
+        return None
     try:
-        frame = json.loads(text)
+        frame = payloads.parse(text)
     except ValueError:
         return None
     return frame if isinstance(frame, dict) else None

@@ -97,11 +97,11 @@ def fake_rasa(rasa_double: FakeRasa) -> Iterator[FakeRasa]:
     """The Rasa double as one test sees it: what it is asked is recorded afresh, texts
     the test adds to its table are gone after, and a text missing from the table fails
     the test, naming the text."""
-    table = dict(rasa_double.meanings)
+    table, otherwise = dict(rasa_double.meanings), rasa_double.otherwise
     rasa_double.asked.clear()
     rasa_double.unknown.clear()
     yield rasa_double
-    rasa_double.meanings = table
+    rasa_double.meanings, rasa_double.otherwise = table, otherwise
     assert not rasa_double.unknown, f"not in tests/fakes/rasa.py MEANINGS: {rasa_double.unknown}"
 
 

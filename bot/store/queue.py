@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, literal_column, select, text, update
+from sqlalchemy import Row, bindparam, exists, func, insert, literal_column, select, text, update
 from sqlalchemy.sql.elements import ColumnClause
 
 from bot.store import Connection
@@ -71,6 +71,12 @@ _CHECKPOINT = (
 _ADD_INBOUND = ignoring(inbox, "channel", "key")
 _INBOUND = select(inbox.c.payload).where(
     inbox.c.channel == bindparam("channel"), inbox.c.key == bindparam("key")
+)
+_REJECTED = (
+    select(inbox.c.channel, inbox.c.key, inbox.c.rejected, inbox.c.received_at)
+    .where(inbox.c.rejected.is_not(None))
+    .order_by(inbox.c.id.desc())
+    .limit(bindparam("limit"))
 )
 _LAST_INBOUND = (
     select(inbox.c.payload)
@@ -178,19 +184,31 @@ async def counts(connection: Connection) -> dict[str, int]:
 
 
 async def store_inbound(
-    connection: Connection, channel: str, key: str, payload: dict[str, Any], now: datetime
+    connection: Connection,
+    channel: str,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    rejected: str | None = None,
 ) -> bool:
-    """Keep an update from a channel; False if this channel sent it before."""
+    """Keep an update from a channel (with why it was rejected, if it was); False if
+    this channel sent it before."""
     added = await connection.execute(
         _ADD_INBOUND(connection),
-        {"channel": channel, "key": key, "payload": payload, "received_at": now},
-    )
+        {"channel": channel, "key": key, "payload": payload, "rejected": rejected,
+         "received_at": now},
+    )  # fmt: skip
     return added.first() is not None
 
 
 async def inbound(connection: Connection, channel: str, key: str) -> dict[str, Any] | None:
     payload = (await connection.execute(_INBOUND, {"channel": channel, "key": key})).scalar()
     return dict(payload) if payload is not None else None
+
+
+async def rejected_inbound(connection: Connection, limit: int) -> list[Row[Any]]:
+    """The updates channels sent that could not be read, newest first."""
+    return list((await connection.execute(_REJECTED, {"limit": limit})).all())
 
 
 async def last_inbound(connection: Connection, channel: str) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from bot.widget import MAX_FRAME
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -25,7 +27,7 @@ class LocalServer:
             port=self.port,
             log_config=None,
             lifespan="on",
-            ws_max_size=64 * 1024,
+            ws_max_size=MAX_FRAME,
         )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None

@@ -1,0 +1,53 @@
+"""Customers' Telegram files, for employees following a link on the desk: links signed
+with a key derived from the bot token, fetched from the Bot API only when followed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.settings import Settings
+
+
+class TelegramFiles:
+    """Customers' files, for employees following a link on the desk: the links are
+    signed, and carry no bot token."""
+
+    def __init__(self, bot: Bot, settings: Settings) -> None:
+        assert settings.telegram_bot_token is not None
+        self.bot = bot
+        self.public_url = settings.public_url
+        self._key = derived(settings.telegram_bot_token, "files").encode()
+
+    def link(self, file_id: str | None) -> str | None:
+        if file_id is None or not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/telegram/files/{file_id}?sig={self._sign(file_id)}"
+
+    async def download(self, request: Request) -> Response:
+        """GET /telegram/files/{file_id}?sig=...: a customer's file, fetched for employees."""
+        file_id = request.path_params["file_id"]
+        given = request.query_params.get("sig", "")
+        if not hmac.compare_digest(given.encode(), self._sign(file_id).encode()):
+            return PlainTextResponse("bad signature", status_code=403)
+        try:
+            remote = await self.bot.get_file(file_id)
+            content = bytes(await remote.download_as_bytearray())
+        except TelegramError as exc:
+            return PlainTextResponse(f"Telegram would not give the file: {exc}", status_code=502)
+        name = (remote.file_path or file_id).rsplit("/", 1)[-1]
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(content, media_type="application/octet-stream", headers=disposition)
+
+    def _sign(self, file_id: str) -> str:
+        return hmac.new(self._key, file_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def derived(token: str, purpose: str) -> str:
+    """A stable secret of our own, derived from the bot token (same on every instance)."""
+    return hmac.new(token.encode(), f"frontdesk-{purpose}".encode(), hashlib.sha256).hexdigest()

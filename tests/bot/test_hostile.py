@@ -1,0 +1,208 @@
+"""Hostile input at every inbound surface, from a seeded generator (tests/fakes/hostile.py):
+forged, malformed, oversized and deeply nested requests to Slack's and Telegram's
+endpoints and bad frames on the widget's socket. Nothing gets a 5xx, nothing forged has
+an effect, no job is retried for a body that can never work, and the app stays healthy."""
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from sqlmodel import col, select
+
+from bot.tables import Inbound, Message, OutboxJob
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.hostile import Request, slack_requests, telegram_requests, widget_frames
+from tests.fakes.rasa import FakeRasa, meaning
+from tests.fakes.server import LocalServer, free_port
+from tests.fakes.slack import FakeSlack, sign
+from tests.fakes.telegram import BOT_TOKEN, FakeTelegram
+from tests.fakes.visitor import Visitor
+
+SEED = 20261125
+SECRET = "s3cret-token"
+CHAT = 424242
+CHARGED_TWICE = "I was charged twice for my subscription this month"
+EMPLOYEE = "U0PRIYA01"
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    async with LocalServer(fake.app()) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, slack: FakeSlack, tg: FakeTelegram
+) -> AsyncIterator[Frontdesk]:
+    """Frontdesk with every inbound surface on: the widget, Slack events, a Telegram webhook."""
+    port = free_port()
+    settings = replace(
+        settings_for(database_url, always_open_config(tmp_path), fake_rasa.url, slack.url),
+        telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
+        public_url=f"http://127.0.0.1:{port}", telegram_webhook_secret=SECRET,
+    )  # fmt: skip
+    fake_rasa.otherwise = meaning("out_of_scope", 0.2)  # whatever junk text gets through
+    async with Frontdesk(settings, port) as frontdesk:
+        yield frontdesk
+
+
+async def a_thread(app: Frontdesk, slack: FakeSlack) -> tuple[str, str]:
+    """A real conversation's Slack thread, for forged replies to aim at."""
+    async with Visitor(app.url) as visitor:
+        assert (await visitor.say(CHARGED_TWICE))["type"] == "ack"
+
+        async def card() -> list[dict[str, Any]]:
+            return [p for p in slack.posts if p.get("blocks") and not p.get("thread_ts")]
+
+        found = (await eventually(card))[0]  # type: ignore[index]
+    return str(found["channel"]), str(found["ts"])
+
+
+def interleaved(*streams: Iterator[tuple[str, Request]]) -> Iterator[tuple[str, Request]]:
+    for group in itertools.zip_longest(*streams):
+        yield from (item for item in group if item is not None)
+
+
+async def test_hostile_input_gets_no_5xx_no_forgery_no_poison_jobs(
+    app: Frontdesk, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    channel, thread_ts = await a_thread(app, slack)
+    requests = interleaved(
+        (("/slack/events", r) for r in slack_requests(SEED, 1500, (channel, thread_ts), EMPLOYEE)),
+        (("/telegram/webhook", r) for r in telegram_requests(SEED, 1500, SECRET, CHAT)),
+    )
+    statuses: Counter[tuple[str, int]] = Counter()
+    async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+        for index, (path, request) in enumerate(requests):
+            response = await client.post(path, content=request.body, headers=request.headers)
+            statuses[path, response.status_code] += 1
+            if request.forged:
+                assert response.status_code == 401, (path, request, response.text)
+            if index % 250 == 0:
+                assert (await client.get("/healthz")).status_code == 200
+    refused = await widget_fuzz(app, widget_frames(SEED, 600))
+
+    assert not [s for s in statuses if s[1] >= 500], statuses
+    assert {code for path, code in statuses if path == "/slack/events"} >= {200, 400, 401}
+    assert {code for path, code in statuses if path == "/telegram/webhook"} >= {200, 400, 401}
+    # Refused with a reason, never an internal error (1011; 1006 is the client's view
+    # of a socket the server closed while frames were still on their way).
+    assert refused["closed 1011"] == 0, refused
+    assert {"bad_frame", "bad_id", "empty", "closed 1009"} <= set(refused), refused
+    await settled(app)
+    async with app.store.session() as session:
+        jobs = (await session.exec(select(OutboxJob))).all()
+        assert [(j.kind, j.status, j.last_error) for j in jobs if j.status != "done"] == []
+        assert [(j.kind, j.attempts, j.last_error) for j in jobs if j.attempts > 1] == []
+        replies = (
+            await session.exec(select(Message).where(col(Message.author) == "employee"))
+        ).all()
+        inbox = (await session.exec(select(Inbound))).all()
+    assert {r.source_id for r in replies} & forged_replies((channel, thread_ts)) == set()
+    assert {i.key for i in inbox} & forged_update_ids() == set()
+    rejected = {i.key for i in inbox if i.rejected is not None}
+    assert 0 < len(rejected) < 500
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        listed = await client.get(
+            "/admin/rejected?limit=500", headers={"Authorization": "Bearer admin-secret"}
+        )
+    assert listed.status_code == 200
+    assert {r["key"] for r in listed.json()["rejected"]} == rejected
+    assert all(r["reason"].endswith("while reading the update") for r in listed.json()["rejected"])
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    async with Visitor(app.url) as visitor:  # still serving ordinary visitors
+        assert (await visitor.say("hello"))["type"] == "ack"
+
+
+def forged_replies(thread: tuple[str, str]) -> set[str]:
+    """The Slack ids of the thread replies sent with wrong credentials."""
+    forged = (r for r in slack_requests(SEED, 1500, thread, EMPLOYEE) if r.forged)
+    return {f"{thread[0]}:{json.loads(r.body)['event']['ts']}" for r in forged}
+
+
+def forged_update_ids() -> set[str]:
+    forged = (r for r in telegram_requests(SEED, 1500, SECRET, CHAT) if r.forged)
+    return {str(json.loads(r.body)["update_id"]) for r in forged}
+
+
+async def widget_fuzz(app: Frontdesk, frames: Iterator[str | bytes]) -> Counter[str]:
+    """Send every frame over a widget socket, opening a new one whenever the server
+    closes it: how often the server refused a frame, by code, and closed a socket."""
+    url = app.url.replace("http", "ws", 1) + "/widget/socket"
+    seen: Counter[str] = Counter()
+    pending = list(frames)
+    while pending:
+        async with websockets.connect(url, origin=app.url, max_size=None) as socket:  # type: ignore[arg-type]
+            await socket.send(json.dumps({"type": "hello", "token": None}))
+            assert json.loads(await socket.recv())["type"] == "welcome"
+            reader = asyncio.create_task(_errors(socket, seen))
+            try:
+                while pending:
+                    await socket.send(pending[0])
+                    pending.pop(0)
+                    await asyncio.sleep(0)
+                await socket.send(json.dumps({"type": "ping"}))
+                await asyncio.sleep(0.2)
+            except websockets.ConnectionClosed:
+                pass
+            await socket.close()
+            await reader  # the frames the server sent before it closed
+        seen[f"closed {socket.close_code}"] += 1
+    return seen
+
+
+async def _errors(socket: Any, seen: Counter[str]) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):  # an abnormal closure ends it
+        async for raw in socket:
+            if (frame := json.loads(raw))["type"] == "error":
+                seen[frame["code"]] += 1
+
+
+async def settled(app: Frontdesk) -> None:
+    """Wait until no job is pending."""
+
+    async def idle() -> bool:
+        async with app.store.session() as session:
+            pending = select(OutboxJob).where(col(OutboxJob.status) == "pending")
+            return not (await session.exec(pending)).all()
+
+    await eventually(idle, timeout=60)
+
+
+@pytest.mark.parametrize("path", ["/slack/events", "/telegram/webhook"])
+async def test_a_client_that_hangs_up_mid_body_is_noted_quietly(
+    app: Frontdesk, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, **sign("{}")}
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    reader, writer = await asyncio.open_connection("127.0.0.1", app.port)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}"
+        f'Content-Length: 100000\r\n\r\n{{"update_id": 1'.encode()
+    )
+    await writer.drain()
+    writer.close()
+
+    async def noted() -> bool:
+        return any("hung up" in r.getMessage() for r in caplog.records)
+
+    await eventually(noted)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        assert (await client.get("/healthz")).status_code == 200
