@@ -97,7 +97,11 @@ def card(
     topic = view.intent.replace("_", " ") if view.intent else "a question"
     # Plain text in the header; Slack parses the notification text, so it is escaped.
     summary = f"New conversation about {topic} from {view.customer}, for {view.employee.name}"
-    who = [f"*{escape(view.customer)}* wrote in {view.channel}"]
+    vouched = f"✓ verified by the site{f' ({escape(view.email)})' if view.email else ''}"
+    who = [
+        f"*{escape(view.customer)}* wrote in {view.channel}",
+        vouched if view.verified else "unverified",
+    ]
     if view.language:
         who.append(f"language {view.language}")
     if view.tags:

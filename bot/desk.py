@@ -117,6 +117,8 @@ class DeskWork:
         return Card(
             conversation_id=key(conversation),
             customer=people.display_name(customer),
+            verified=customer.verified,
+            email=customer.email,
             channel=self.conversations.channels.title(conversation.channel),
             language=customer.language,
             tags=customer.tags,

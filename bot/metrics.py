@@ -20,6 +20,10 @@ class Metrics:
         self.rejected = Counter(
             "frontdesk_rejected_total", "Inbound requests refused", ["source", "reason"], registry=r
         )
+        self.limited = Counter(
+            "frontdesk_limited_total", "Inbound messages, sockets and visitors over a limit",
+            ["source", "limit"], registry=r,
+        )  # fmt: skip
         self.employee_messages = Counter(
             "frontdesk_employee_messages_total", "Employee messages", ["kind"], registry=r
         )

@@ -113,6 +113,8 @@ class Card:
     transcript: Sequence[Line]
     earlier: Sequence[Earlier]
     status: str | None = None  # "Closed by ...": the conversation's state, when not open
+    verified: bool = False  # the company's site vouched for who the customer is
+    email: str | None = None  # as the site gave it, for a verified customer
 
 
 @dataclass(frozen=True)

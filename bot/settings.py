@@ -30,6 +30,7 @@ class Settings:
     public_url: str | None = None  # FRONTDESK_PUBLIC_URL: where Telegram can reach us
     admin_token: str | None = None  # FRONTDESK_ADMIN_TOKEN
     allowed_origins: tuple[str, ...] = ()  # FRONTDESK_ALLOWED_ORIGINS; empty: our own
+    widget_secret: str | None = None  # FRONTDESK_WIDGET_SECRET: verified widget identities
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -55,6 +56,7 @@ class Settings:
             public_url=get("FRONTDESK_PUBLIC_URL"),
             admin_token=get("FRONTDESK_ADMIN_TOKEN"),
             allowed_origins=tuple(o.rstrip("/") for o in listed("FRONTDESK_ALLOWED_ORIGINS")),
+            widget_secret=get("FRONTDESK_WIDGET_SECRET"),
         )
 
     @property

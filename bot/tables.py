@@ -67,6 +67,9 @@ class Customer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str | None = None
+    email: str | None = None
+    # The company's site vouched for who this is (a widget identity with a valid hash).
+    verified: bool = False
     language: str | None = None
     tags: list[str] = _json(list)
     created_at: datetime = _at()

@@ -26,7 +26,7 @@ from bot import payloads
 from bot.customers import Customers
 from bot.jobs import HandleInbound
 from bot.outbox import RetryLater
-from bot.pacing import Pacer
+from bot.pacing import Limit, Pacer
 from bot.roles import Outgoing, Progress, Undeliverable
 from bot.settings import Settings
 from bot.store import queue
@@ -42,7 +42,7 @@ _PER_CHAT_PER_SECOND = 1.0  # Telegram asks for about one message a second per c
 NAME, TITLE = "telegram", "Telegram"
 
 Kind = Literal["start", "text", "edit", "attachment", "blocked"]
-Send = Callable[[int], Awaitable[None]]  # one part of a message, to a chat
+Send = Callable[[int], Awaitable[object]]  # one part of a message, to a chat
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,10 @@ class TelegramChannel:
         self.files = TelegramFiles(self.bot, settings)
         self._poller: asyncio.Task[None] | None = None
         self.pacer = Pacer(_PER_CHAT_PER_SECOND)
+        self.inbound = Limit(  # what one chat may send us
+            lambda: customers.conversations.config().limits,
+            lambda limits: Pacer(limits.messages_per_minute / 60, limits.message_burst),
+        )
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe
@@ -209,6 +213,9 @@ class TelegramChannel:
         if problem is not None:
             self.metrics.rejected.labels("telegram", "unreadable").inc()
             log.warning("telegram update rejected", extra={"update": key, "problem": problem})
+        elif self.inbound.admit(str(_chat_of(payload))) > 0:
+            self.metrics.limited.labels(NAME, "messages").inc()
+            problem = "over the chat's message limit (config.yml limits)"
         await self.store_update(payload, rejected=problem)
         return JSONResponse({"ok": True})
 
@@ -312,7 +319,7 @@ class TelegramChannel:
         if person is not None and person.photo_url:
             caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
             photo = str(person.photo_url)
-            parts.append(partial(self._send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
+            parts.append(partial(self.bot.send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
         keyboard = None
         if message.quick_replies:
             rows = [[KeyboardButton(label)] for label in message.quick_replies]
@@ -320,14 +327,8 @@ class TelegramChannel:
         chunks = split(text)
         for i, chunk in enumerate(chunks):
             markup = keyboard if i == len(chunks) - 1 else None
-            parts.append(partial(self._send_text, text=chunk, markup=markup))
+            parts.append(partial(self.bot.send_message, text=chunk, reply_markup=markup))
         return parts
-
-    async def _send_text(self, chat: int, *, text: str, markup: ReplyKeyboardMarkup | None) -> None:
-        await self.bot.send_message(chat, text, reply_markup=markup)
-
-    async def _send_photo(self, chat: int, *, photo: str, caption: str) -> None:
-        await self.bot.send_photo(chat, photo, caption=caption)
 
 
 def _update_key(payload: object) -> int:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import html
 import json
 import logging
+import math
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +30,15 @@ from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.roles import Person
 from bot.settings import Settings
-from bot.store.customers import customer_by_contact
 from bot.store.messages import seen_by_customer, seen_by_customer_after
 from bot.tables import Message
+from bot.visitors import NAME, Refusal, Visitors
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-NAME, TITLE = "web", "the web chat"
-MAX_TEXT = 4000
-MAX_FRAME = 64 * 1024  # bytes; a message of MAX_TEXT characters fits, escaped, with room
+TITLE = "the web chat"
+MAX_FRAME = 64 * 1024  # bytes; the longest message limits allow fits, escaped
 PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
@@ -105,6 +103,7 @@ class Widget:
         self.metrics = customers.metrics
         self.notice = notice  # shown on the demo page, e.g. that no desk is connected
         self.hub = WidgetHub()
+        self.visitors = Visitors(settings, customers)
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
@@ -138,21 +137,38 @@ class Widget:
             await websocket.close(code=1008)  # before accept: the handshake gets 403
             return
         await websocket.accept()
+        address = websocket.client.host if websocket.client else "unknown"
+        try:
+            self.visitors.enter(address)
+        except Refusal as refusal:
+            await _refuse_visitor(websocket, refusal)
+            return
+        try:
+            await self._serve(websocket, address)
+        finally:
+            self.visitors.leave(address)
+
+    async def _serve(self, websocket: WebSocket, address: str) -> None:
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT):
                 frame = _parse(await _receive(websocket))
             if frame is None or frame.get("type") != "hello":
-                await _send(websocket, {"type": "error", "code": "hello_expected"})
-                await websocket.close(code=1008)
+                await _refuse_visitor(websocket, Refusal("hello_expected", "Say hello first."))
                 return
-            customer_id, token = await self._identify(frame.get("token"))
+            try:
+                customer_id, token = await self.visitors.identify(
+                    frame.get("token"), frame.get("identity"), address
+                )
+            except Refusal as refusal:
+                await _refuse_visitor(websocket, refusal)
+                return
             await _send(websocket, {"type": "welcome", "token": token, **self._about()})
         except (TimeoutError, WebSocketDisconnect):
             return  # gone before the welcome
         last_seen = frame.get("last_seen")
         known = token == frame.get("token")  # else a new visitor: everything is new
         cursor = last_seen if known and isinstance(last_seen, int) else 0
-        await Connection(self, websocket, customer_id, cursor).run()
+        await Connection(self, websocket, customer_id, cursor, address).run()
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
         origin = websocket.headers.get("origin")
@@ -164,22 +180,12 @@ class Widget:
             allowed = (f"{scheme}://{websocket.headers.get('host', '')}",)
         return origin.rstrip("/") in allowed
 
-    async def _identify(self, token: object) -> tuple[int, str]:
-        """The customer behind a token; a new customer and token if it is unknown."""
-        if isinstance(token, str) and 20 <= len(token) <= 100:
-            async with self.store.reading() as connection:
-                customer_id = await customer_by_contact(connection, NAME, _digest(token))
-            if customer_id is not None:
-                return customer_id, token
-        token = secrets.token_urlsafe(24)  # 192 bits
-        return await self.customers.identify(NAME, _digest(token)), token
-
     def _about(self) -> dict[str, Any]:
         config = self.conversations.config()
         return {
             "company": config.company.name,
             "bot": {"name": config.company.bot_name, "title": "Bot"},
-            "max_text": MAX_TEXT,
+            "max_text": config.limits.max_message_chars,
             "telegram": "telegram" in self.conversations.channels.inviting(),
         }
 
@@ -219,10 +225,13 @@ class Widget:
 class Connection:
     """One open widget socket: reads the visitor's frames, pushes what is new."""
 
-    def __init__(self, widget: Widget, websocket: WebSocket, customer_id: int, cursor: int) -> None:
+    def __init__(
+        self, widget: Widget, websocket: WebSocket, customer_id: int, cursor: int, address: str
+    ) -> None:
         self.widget = widget
         self.websocket = websocket
         self.customer_id = customer_id
+        self.address = address
         self.cursor = cursor  # every message up to here was shown
         self.ahead: set[int] = set()  # and these after it
         self.errors = 0
@@ -273,9 +282,14 @@ class Connection:
         if not isinstance(text, str) or not text.strip():
             await self._refuse(client_id, "empty", "The message is empty.")
             return
-        if len(text) > MAX_TEXT:
+        limit = self.widget.conversations.config().limits.max_message_chars
+        if len(text) > limit:
+            too_long = f"Messages can be at most {limit} characters."
+            await self._refuse(client_id, "too_long", too_long)
+            return
+        if wait := self.widget.visitors.admit_message(self.customer_id, self.address):
             await self._refuse(
-                client_id, "too_long", f"Messages can be at most {MAX_TEXT} characters."
+                client_id, "rate_limited", f"Too many messages: wait {math.ceil(wait)} s.", wait
             )
             return
         received = await self.widget.customers.receive(
@@ -295,10 +309,15 @@ class Connection:
         url = await self.widget.customers.invitation(self.customer_id, "telegram")
         await self.send({"type": "telegram_link", "url": url})
 
-    async def _refuse(self, client_id: str | None, code: str, message: str) -> None:
+    async def _refuse(
+        self, client_id: str | None, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         self.errors += 1
         self.widget.metrics.rejected.labels("widget", code).inc()
-        await self.send({"type": "error", "id": client_id, "code": code, "message": message})
+        frame: dict[str, Any] = {"type": "error", "id": client_id, "code": code, "message": message}
+        if retry_after is not None:
+            frame["retry_after"] = round(retry_after, 1)
+        await self.send(frame)
         if self.errors > _MAX_ERRORS:
             await self.websocket.close(code=1008)
             raise WebSocketDisconnect(1008)
@@ -368,9 +387,11 @@ def _parse(text: str | None) -> dict[str, Any] | None:
     return frame if isinstance(frame, dict) else None
 
 
-def _digest(token: str) -> str:
-    """Tokens are stored only as hashes: a database leak does not let anyone in."""
-    return hashlib.sha256(token.encode()).hexdigest()
+async def _refuse_visitor(websocket: WebSocket, refusal: Refusal) -> None:
+    """An error frame that says why, then the socket closed (policy violation)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await _send(websocket, {"type": "error", "code": refusal.code, "message": refusal.message})
+        await websocket.close(code=1008)
 
 
 async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:

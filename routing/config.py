@@ -26,6 +26,7 @@ from pydantic import (
 
 from routing.document import ConfigError, Document, Problem
 from routing.hours import HoursError, WorkingHours
+from routing.limits import Limits, Widget
 
 Channel = Literal["web", "telegram"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
@@ -209,6 +210,8 @@ class RoutingConfig(_Strict):
     employees: tuple[Employee, ...] = Field(min_length=1)
     rules: tuple[Rule, ...] = ()
     fallback: Target
+    widget: Widget = Widget()
+    limits: Limits = Limits()
 
     @cached_property
     def _teams(self) -> dict[str, Team]:

@@ -21,7 +21,7 @@ CORE = {
     "bot.store.messages", "bot.store.queue", "bot.store.rows",
 }  # fmt: skip
 ADAPTERS = {
-    "widget": {"bot.widget"},
+    "widget": {"bot.widget", "bot.visitors"},
     "telegram": {"bot.telegram", "bot.telegram_files"},
     "slack": {"bot.slack", "bot.slack_envelope", "bot.cards"},
 }

@@ -1,6 +1,9 @@
 /* Frontdesk chat widget. Embed with:
  *   <script src="https://support.example.com/widget.js" data-server="https://support.example.com" async></script>
  * data-server defaults to where this script came from; data-open="true" starts it open.
+ * A signed-in customer: data-user-id, data-user-name, data-user-email and data-user-hash
+ * (HMAC-SHA256 of the id under FRONTDESK_WIDGET_SECRET, made by the site's backend), or
+ * Frontdesk.identify({id, name, email, hash}) later; Frontdesk.logout() on sign-out.
  * Everything a person wrote is put on the page with textContent, never as HTML. */
 (function () {
   "use strict";
@@ -15,6 +18,16 @@
   var retries = 0;
   var maxText = 4000;
   var pendingRows = {};  // client id -> its row, until the server acknowledges it
+  var identity = fromAttributes();  // who the site says the visitor is, if it says
+  var stopped = false;  // the server refused this visitor: wait for identify()
+  var REFUSALS = ["bad_identity", "identity_required", "identity_unverifiable"];
+
+  function fromAttributes() {
+    var id = script && script.getAttribute("data-user-id");
+    if (!id) return null;
+    return { id: id, name: script.getAttribute("data-user-name"),
+             email: script.getAttribute("data-user-email"), hash: script.getAttribute("data-user-hash") };
+  }
 
   function load() {
     try {
@@ -220,7 +233,9 @@
     welcomed = false;
     socket = new WebSocket(server.replace(/^http/, "ws") + "/widget/socket");
     socket.addEventListener("open", function () {
-      socket.send(JSON.stringify({ type: "hello", token: state.token, last_seen: lastSeen }));
+      var hello = { type: "hello", token: state.token, last_seen: lastSeen };
+      if (identity) hello.identity = identity;
+      socket.send(JSON.stringify(hello));
     });
     socket.addEventListener("message", function (event) {
       var frame;
@@ -243,8 +258,11 @@
         telegram.hidden = true;
       } else if (frame.type === "ack") {
         acknowledged(frame.id, frame.message_id);
+      } else if (frame.type === "error" && !frame.id) {
+        status.textContent = frame.message;
+        if (REFUSALS.indexOf(frame.code) >= 0) stopped = true;
       } else if (frame.type === "error") {
-        var row = frame.id && pendingRows[frame.id];
+        var row = pendingRows[frame.id];
         if (row) {
           var note = row.querySelector(".fd-sending");
           if (note) { note.textContent = "Not sent: " + frame.message; note.className = "fd-note fd-failed"; }
@@ -255,6 +273,7 @@
     });
     socket.addEventListener("close", function () {
       welcomed = false;
+      if (stopped) return;
       var delay = Math.min(15000, 500 * Math.pow(2, retries++)) * (0.8 + Math.random() * 0.4);
       status.textContent = "Reconnecting…";
       setTimeout(connect, delay);
@@ -275,5 +294,25 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
+  function reconnect() {
+    stopped = false;
+    retries = 0;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(); else connect();
+  }
+  window.Frontdesk = {
+    // The site vouches for the visitor: {id, name, email, hash}.
+    identify: function (who) { identity = who; reconnect(); },
+    // The visitor signed out: forget them on this browser and start afresh.
+    logout: function () {
+      identity = null;
+      state = { token: null, pending: [] };
+      save();
+      log.textContent = "";
+      seen = {};
+      pendingRows = {};
+      lastSeen = 0;
+      reconnect();
+    }
+  };
   connect();
 })();

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from bot.store import Connection
 from bot.store.conversations import open_conversation
@@ -27,6 +27,20 @@ _BY_CONTACT = select(contacts.c.customer_id).where(
     contacts.c.channel == bindparam("channel"), contacts.c.address == bindparam("address")
 )
 _ADD_CONTACT = ignoring(contacts, "channel", "address")
+_OWNER = (
+    select(contacts.c.customer_id, customers.c.verified)
+    .join(customers, customers.c.id == contacts.c.customer_id)
+    .where(contacts.c.channel == bindparam("channel"), contacts.c.address == bindparam("address"))
+)
+_VERIFY = (
+    update(customers)
+    .where(customers.c.id == bindparam("customer"))
+    .values(
+        verified=True,
+        name=func.coalesce(bindparam("given_name"), customers.c.name),
+        email=func.coalesce(bindparam("given_email"), customers.c.email),
+    )
+)
 _CUSTOMER = select(customers).where(customers.c.id == bindparam("id"))
 _ADDRESS = (
     select(contacts.c.address)
@@ -68,6 +82,41 @@ async def customer_for(
     winner = await customer_by_contact(connection, channel, address)
     assert winner is not None
     return winner
+
+
+async def owner(connection: Connection, channel: str, address: str) -> tuple[int, bool] | None:
+    """The customer behind a contact, and whether the company's site vouched for them."""
+    found = (await connection.execute(_OWNER, {"channel": channel, "address": address})).first()
+    return (found.customer_id, found.verified) if found is not None else None
+
+
+async def vouched_for(
+    connection: Connection,
+    channel: str,
+    address: str,
+    *,
+    name: str | None,
+    email: str | None,
+    joining: int | None,
+) -> int:
+    """The customer the company's site vouches for at `address` (its id for them): the
+    one who has that contact already; else `joining`, an unverified customer the same
+    visitor has been so far; else a new one. Marked verified, with the site's name and
+    email for them."""
+    known = await customer_by_contact(connection, channel, address)
+    if known is None and joining is not None:
+        contact = {"customer_id": joining, "channel": channel, "address": address}
+        if (await connection.execute(_ADD_CONTACT(connection), contact)).first() is not None:
+            known = joining
+    if known is None:
+        known = await customer_for(connection, channel, address)
+    await connection.execute(_VERIFY, {"customer": known, "given_name": name, "given_email": email})
+    return known
+
+
+async def add_contact(connection: Connection, customer_id: int, channel: str, address: str) -> None:
+    contact = {"customer_id": customer_id, "channel": channel, "address": address}
+    await connection.execute(_ADD_CONTACT(connection), contact)
 
 
 async def customer(connection: Connection, customer_id: int) -> Customer:

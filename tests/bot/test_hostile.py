@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from bot.tables import Inbound, Message, OutboxJob
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
 from tests.fakes.hostile import Request, slack_requests, telegram_requests, widget_frames
 from tests.fakes.rasa import FakeRasa, meaning
 from tests.fakes.server import LocalServer, free_port
@@ -50,8 +50,12 @@ async def app(
 ) -> AsyncIterator[Frontdesk]:
     """Frontdesk with every inbound surface on: the widget, Slack events, a Telegram webhook."""
     port = free_port()
+    config = tmp_path / "config.yml"
+    # Limits are tested on their own (test_visitors.py): here every request is judged.
+    config.write_text(always_open_text().replace("per_minute: ", "per_minute: 1000").replace(
+        "message_burst: 10", "message_burst: 10000"))  # fmt: skip
     settings = replace(
-        settings_for(database_url, always_open_config(tmp_path), fake_rasa.url, slack.url),
+        settings_for(database_url, config, fake_rasa.url, slack.url),
         telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
         public_url=f"http://127.0.0.1:{port}", telegram_webhook_secret=SECRET,
     )  # fmt: skip
@@ -146,10 +150,13 @@ async def widget_fuzz(app: Frontdesk, frames: Iterator[str | bytes]) -> Counter[
     url = app.url.replace("http", "ws", 1) + "/widget/socket"
     seen: Counter[str] = Counter()
     pending = list(frames)
+    token = None  # one visitor: new ones from one address are limited
     while pending:
         async with websockets.connect(url, origin=app.url, max_size=None) as socket:  # type: ignore[arg-type]
-            await socket.send(json.dumps({"type": "hello", "token": None}))
-            assert json.loads(await socket.recv())["type"] == "welcome"
+            await socket.send(json.dumps({"type": "hello", "token": token}))
+            welcome = json.loads(await socket.recv())
+            assert welcome["type"] == "welcome", welcome
+            token = welcome["token"]
             reader = asyncio.create_task(_errors(socket, seen))
             try:
                 while pending:
@@ -191,7 +198,7 @@ async def test_a_client_that_hangs_up_mid_body_is_noted_quietly(
     caplog.set_level(logging.INFO)
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, **sign("{}")}
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    reader, writer = await asyncio.open_connection("127.0.0.1", app.port)
+    _, writer = await asyncio.open_connection("127.0.0.1", app.port)
     writer.write(
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}"
         f'Content-Length: 100000\r\n\r\n{{"update_id": 1'.encode()

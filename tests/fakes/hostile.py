@@ -143,7 +143,7 @@ def telegram_requests(seed: int, count: int, secret: str, chat: int) -> Iterator
     wrong secret; the rest have the secret and a broken update."""
     rng = random.Random(seed)
     for index in range(count):
-        good = _update(10_000_000 + index, chat)
+        good = _update(10_000_000 + index, chat + index)  # each chat under its limit
         kind = rng.random()
         if kind < 0.3:
             headers = rng.choice([{}, {"X-Telegram-Bot-Api-Secret-Token": secret + "x"}])

@@ -13,21 +13,52 @@ import websockets
 _ids = itertools.count(1)
 
 
+class Refused(Exception):
+    """The server would not let the visitor in: its error frame's code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
 class Visitor:
-    def __init__(self, app_url: str, token: str | None = None, origin: str | None = None) -> None:
+    """`identity`: what the site vouches for ({id, name, email, hash}); `address`: the
+    network address the app sees (sent as X-Forwarded-For, which it trusts from 127.0.0.1)."""
+
+    def __init__(
+        self,
+        app_url: str,
+        token: str | None = None,
+        origin: str | None = None,
+        *,
+        identity: dict[str, str] | None = None,
+        address: str | None = None,
+    ) -> None:
         self.url = app_url.replace("http", "ws", 1) + "/widget/socket"
         self.origin = origin or app_url
         self.token = token
+        self.identity = identity
+        self.headers = {"X-Forwarded-For": address} if address else {}
         self.messages: list[dict[str, Any]] = []  # every message frame, in order
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.socket: Any = None
         self._reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "Visitor":
-        self.socket = await websockets.connect(self.url, origin=self.origin)  # type: ignore[arg-type]
-        await self.socket.send(json.dumps({"type": "hello", "token": self.token, "last_seen": 0}))
+        self.socket = await websockets.connect(
+            self.url,
+            origin=self.origin,
+            additional_headers=self.headers,  # type: ignore[arg-type]
+        )
+        hello = {"type": "hello", "token": self.token, "last_seen": 0}
+        if self.identity is not None:
+            hello["identity"] = self.identity
+        with contextlib.suppress(websockets.ConnectionClosed):  # refused before the hello
+            await self.socket.send(json.dumps(hello))
         welcome = json.loads(await self.socket.recv())
-        assert welcome["type"] == "welcome", welcome
+        if welcome["type"] != "welcome":
+            await self.socket.close()
+            raise Refused(welcome["code"], welcome["message"])
         self.token = welcome["token"]
         self._reader = asyncio.create_task(self._read())
         return self
@@ -43,11 +74,12 @@ class Visitor:
         await self.socket.close()
 
     async def _read(self) -> None:
-        async for raw in self.socket:
-            frame = json.loads(raw)
-            if frame["type"] == "message":
-                self.messages.append(frame["message"])
-            await self.frames.put(frame)
+        with contextlib.suppress(websockets.ConnectionClosed):  # however the server closed
+            async for raw in self.socket:
+                frame = json.loads(raw)
+                if frame["type"] == "message":
+                    self.messages.append(frame["message"])
+                await self.frames.put(frame)
 
     async def say(self, text: str, client_id: str | None = None) -> dict[str, Any]:
         """Send a message and wait for its acknowledgement."""
