@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot import payloads
 from bot.conversations import Conversations
 from bot.customers import Customers
+from bot.hub import Recent, Wake, WidgetHub
 from bot.roles import Person
 from bot.settings import Settings
 from bot.store.messages import seen_by_customer, seen_by_customer_after
@@ -43,48 +44,8 @@ PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
 _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
-_AHEAD = 1000  # shown beyond the cursor: then the cursor catches up
+_REMEMBERED = 2000  # ids a socket remembers sending, so that news of them is not resent
 _MAX_ERRORS = 20
-
-
-class Wake:
-    """What a socket is woken for: the ids of new messages it may not have shown."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.ids: set[int] = set()
-
-    def mark(self, message_id: int) -> None:
-        self.ids.add(message_id)
-        self.event.set()
-
-    def take(self) -> set[int]:
-        ids, self.ids = self.ids, set()
-        self.event.clear()
-        return ids
-
-
-class WidgetHub:
-    """Wakes the open sockets of a customer when there is a new message for them."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[int, set[Wake]] = {}
-
-    def subscribe(self, customer_id: int) -> Wake:
-        wake = Wake()
-        self._waiting.setdefault(customer_id, set()).add(wake)
-        return wake
-
-    def unsubscribe(self, customer_id: int, wake: Wake) -> None:
-        self._waiting.get(customer_id, set()).discard(wake)
-        if not self._waiting.get(customer_id):
-            self._waiting.pop(customer_id, None)
-
-    def heard(self, news: str) -> None:
-        """News "customer:12:345": message 345 is for customer 12."""
-        _, customer, message = news.split(":")
-        for wake in self._waiting.get(int(customer), ()):
-            wake.mark(int(message))
 
 
 class Widget:
@@ -233,7 +194,7 @@ class Connection:
         self.customer_id = customer_id
         self.address = address
         self.cursor = cursor  # every message up to here was shown
-        self.ahead: set[int] = set()  # and these after it
+        self.shown = Recent(_REMEMBERED)  # and these, on either side of it
         self.errors = 0
         self._sending = asyncio.Lock()  # the reader (acks) and the pusher both send
 
@@ -299,7 +260,7 @@ class Connection:
         await self.send({"type": "ack", "id": client_id, "message_id": message.id})
         if not received.duplicate and message.id is not None:
             # The visitor's own message, shown without reading back what was just stored.
-            self.ahead.add(message.id)
+            self.shown.add(message.id)
             await self.send({"type": "message", "message": self.widget.frame(message)})
 
     async def _link_telegram(self) -> None:
@@ -332,8 +293,10 @@ class Connection:
                 async with asyncio.timeout(_POLL):
                     await wake.event.wait()
             announced = wake.take()
-            unseen = sorted(i for i in announced if i > self.cursor and i not in self.ahead)
-            if not announced or len(self.ahead) > _AHEAD:
+            # Not only ids after the cursor: on PostgreSQL a message can commit after
+            # one with a higher id was shown.
+            unseen = sorted(i for i in announced if i not in self.shown)
+            if not announced:
                 await self._show_new()  # the poll: read everything after the cursor
             elif unseen:
                 await self._show(unseen)
@@ -343,17 +306,18 @@ class Connection:
         messages since the cursor, which they have (a busy chat has many)."""
         for frame in await self.widget.messages(self.customer_id, ids):
             await self.send({"type": "message", "message": frame})
-        self.ahead.update(ids)
+        for shown in ids:
+            self.shown.add(shown)
 
     async def _show_new(self) -> None:
         """Send what was stored after the cursor and not shown yet, a page at a time."""
         while True:
             page = await self.widget.messages_after(self.customer_id, self.cursor)
             for frame in page:
-                if frame["id"] not in self.ahead:
+                if frame["id"] not in self.shown:
                     await self.send({"type": "message", "message": frame})
+                    self.shown.add(frame["id"])
                 self.cursor = frame["id"]
-            self.ahead = {i for i in self.ahead if i > self.cursor}
             if len(page) < PAGE:
                 return
 

@@ -21,7 +21,7 @@ CORE = {
     "bot.store.messages", "bot.store.queue", "bot.store.rows",
 }  # fmt: skip
 ADAPTERS = {
-    "widget": {"bot.widget", "bot.visitors"},
+    "widget": {"bot.widget", "bot.visitors", "bot.hub"},
     "telegram": {"bot.telegram", "bot.telegram_files"},
     "slack": {"bot.slack", "bot.slack_envelope", "bot.cards"},
 }

@@ -9,6 +9,7 @@ import pytest
 import websockets
 from sqlmodel import select
 
+from bot.conversations import customer_news
 from bot.tables import Contact, Message
 from tests.fakes.frontdesk import Frontdesk
 from tests.fakes.visitor import Visitor
@@ -148,3 +149,35 @@ async def test_a_long_history_arrives_whole(frontdesk: Frontdesk) -> None:
     async with Visitor(frontdesk.url, token=token) as again:
         await again.message(lambda m: m["text"] == f"n{2 * PAGE + 4}")
         assert len([m for m in again.messages if m["kind"] == "employee"]) == 2 * PAGE + 5
+
+
+async def test_a_message_that_commits_after_a_later_one_still_arrives(
+    frontdesk: Frontdesk,
+) -> None:
+    """On PostgreSQL an id is taken at insert and transactions commit in any order, so a
+    message can appear after one with a higher id was shown (a reply and a bot message
+    written by two instances at once)."""
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say("first")
+        token = visitor.token
+    async with frontdesk.store.session() as session:
+        said = (await session.exec(select(Message))).all()
+    conversation, base = said[0].conversation_id, max(m.id or 0 for m in said)
+
+    async def commit(message_id: int, body: str) -> None:
+        async with frontdesk.store.session() as session:
+            session.add(Message(id=message_id, conversation_id=conversation, author="employee",
+                                employee_id="priya", body=body, source="slack",
+                                source_id=body))  # fmt: skip
+            await session.commit()
+
+    await commit(base + 100, "later")
+    async with Visitor(frontdesk.url, token=token) as again:
+        await again.message(lambda m: m["text"] == "later")  # the cursor is past 100
+        await commit(base + 50, "earlier")
+        frontdesk.runtime.news.deliver(customer_news(1, base + 50))
+        await again.message(lambda m: m["text"] == "earlier")
+        frontdesk.runtime.news.deliver(customer_news(1, base + 100))  # news of one shown
+        await again.say("hi")
+        await again.message(lambda m: m["text"] == "hi")
+    assert [m["text"] for m in again.messages].count("later") == 1

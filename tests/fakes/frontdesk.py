@@ -69,6 +69,7 @@ class Frontdesk:
 
     async def start(self) -> None:
         app = create_app(self.settings)
+        self.runtime = app.state.runtime
         app.state.runtime.outbox.poll = 0.2
         self.server = LocalServer(app, self.port)
         await self.server.__aenter__()

@@ -1,0 +1,68 @@
+"""How news of new messages reaches a customer's open widget sockets in this process:
+the hub wakes each socket with the ids news named, and each socket remembers the ids it
+sent lately, so that it sends every message once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class Wake:
+    """What a socket is woken for: the ids of new messages it may not have shown."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.ids: set[int] = set()
+
+    def mark(self, message_id: int) -> None:
+        self.ids.add(message_id)
+        self.event.set()
+
+    def take(self) -> set[int]:
+        ids, self.ids = self.ids, set()
+        self.event.clear()
+        return ids
+
+
+class WidgetHub:
+    """Wakes the open sockets of a customer when there is a new message for them."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, set[Wake]] = {}
+
+    def subscribe(self, customer_id: int) -> Wake:
+        wake = Wake()
+        self._waiting.setdefault(customer_id, set()).add(wake)
+        return wake
+
+    def unsubscribe(self, customer_id: int, wake: Wake) -> None:
+        self._waiting.get(customer_id, set()).discard(wake)
+        if not self._waiting.get(customer_id):
+            self._waiting.pop(customer_id, None)
+
+    def heard(self, news: str) -> None:
+        """News "customer:12:345": message 345 is for customer 12."""
+        _, customer, message = news.split(":")
+        for wake in self._waiting.get(int(customer), ()):
+            wake.mark(int(message))
+
+
+class Recent:
+    """The last `size` ids added, for membership tests."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+
+    def add(self, item: int) -> None:
+        if item in self._ids:
+            return
+        self._ids.add(item)
+        self._order.append(item)
+        if len(self._order) > self.size:
+            self._ids.discard(self._order.popleft())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
