@@ -21,7 +21,8 @@ class Limits(_Section):
     messages_per_minute: int = Field(20, ge=1)
     message_burst: int = Field(10, ge=1)
     # Per network address, all its visitors together.
-    address_messages_per_minute: int = Field(120, ge=1)
+    # Many people can share one address (an office, a mobile carrier's NAT).
+    address_messages_per_minute: int = Field(600, ge=1)
     max_message_chars: int = Field(4000, ge=1, le=16000)
-    sockets_per_address: int = Field(20, ge=1)
-    new_visitors_per_minute: int = Field(10, ge=1)  # per address: new widget tokens
+    sockets_per_address: int = Field(100, ge=1)
+    new_visitors_per_minute: int = Field(60, ge=1)  # per address: new widget tokens
