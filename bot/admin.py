@@ -1,12 +1,13 @@
 """The admin API under /admin, protected by FRONTDESK_ADMIN_TOKEN (a bearer token):
 who is available, conversations, "who would get this message and why", away
-flags, config reload, outbox jobs that failed, and updates from channels that could not
-be read."""
+flags, config reload, outbox jobs that failed, updates from channels that could not be
+read, and a customer's data exported or erased."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from bot import payloads
 from bot.dryrun import dry_run
+from bot.privacy import Privacy, UnknownCustomer
 from bot.store import Store, queue
 from bot.store import conversations as stored
 from bot.tables import utcnow
@@ -51,6 +53,8 @@ class Admin:
         reload: Callable[[], RoutingConfig],
         classify: Callable[[str], Awaitable[Classification]],
         clock: Callable[[], datetime] = utcnow,
+        *,
+        privacy: Privacy,
     ) -> None:
         self.token = token
         self.store = store
@@ -58,6 +62,7 @@ class Admin:
         self.reload_config = reload
         self.classify = classify
         self.clock = clock
+        self.privacy = privacy
 
     def routes(self) -> list[Route]:
         return [
@@ -68,6 +73,12 @@ class Admin:
             Route("/admin/config/reload", self._guard(self.reload), methods=["POST"]),
             Route("/admin/outbox", self._guard(self.outbox)),
             Route("/admin/rejected", self._guard(self.rejected)),
+            Route("/admin/customers/{customer_id:int}/export", self._guard(self.export)),
+            Route(
+                "/admin/customers/{customer_id:int}/erase",
+                self._guard(self.erase),
+                methods=["POST"],
+            ),
         ]
 
     def _guard(self, endpoint: Endpoint) -> Endpoint:
@@ -207,6 +218,23 @@ class Admin:
                 ]
             }
         )  # fmt: skip
+
+    async def export(self, request: Request) -> Response:
+        """Everything stored about a customer (GET /admin/customers/{id}/export)."""
+        try:
+            return JSONResponse(await self.privacy.export(request.path_params["customer_id"]))
+        except UnknownCustomer as exc:
+            return _error(404, str(exc))
+
+    async def erase(self, request: Request) -> Response:
+        """Erase a customer's data (POST /admin/customers/{id}/erase); what the app
+        posted on the desk is replaced by outbox jobs after the response."""
+        try:
+            done = await self.privacy.erase(request.path_params["customer_id"], "the admin API")
+        except UnknownCustomer as exc:
+            return _error(404, str(exc))
+        summary = {**asdict(done), "erased_at": done.erased_at.isoformat()}
+        return JSONResponse({"erasure": summary, "summary": done.describe()})
 
 
 def _limit(request: Request) -> int:

@@ -22,10 +22,21 @@ from bot.customers import Customers
 from bot.delivery import Delivery
 from bot.desk import DeskWork
 from bot.employees import Employees
-from bot.jobs import Deliver, HandleInbound, OpenCard, PostInThread, PostNote, Triage, UpdateCard
+from bot.jobs import (
+    Deliver,
+    EraseFromDesk,
+    ExpireMessages,
+    HandleInbound,
+    OpenCard,
+    PostInThread,
+    PostNote,
+    Triage,
+    UpdateCard,
+)
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.news import News
 from bot.outbox import Outbox
+from bot.privacy import Privacy
 from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
 from bot.slack import SlackDesk, SlackEvents
@@ -63,6 +74,7 @@ class Runtime:
     telegram: TelegramChannel | None = None
     nlu_state: str = "starting"  # starting, ready, failed
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    privacy: Privacy = field(init=False)
 
     def current_config(self) -> RoutingConfig:
         return self.config
@@ -101,6 +113,8 @@ def build(settings: Settings) -> Runtime:
     outbox.handle(Triage, customers.triage)
     outbox.handle(HandleInbound, customers.handle_inbound)
     outbox.handle(Deliver, delivery.deliver)
+    runtime.privacy = Privacy(conversations)
+    outbox.handle(ExpireMessages, runtime.privacy.expire)
     if settings.slack_connected:
         slack = SlackDesk(settings, lambda: runtime.config)
         runtime.slack = SlackEvents(settings, slack, Employees(conversations))
@@ -109,6 +123,7 @@ def build(settings: Settings) -> Runtime:
         outbox.handle(PostInThread, desk.post_message)
         outbox.handle(PostNote, desk.post_note)
         outbox.handle(UpdateCard, desk.update_card)
+        outbox.handle(EraseFromDesk, desk.erase)
     return runtime
 
 
@@ -130,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(runtime.news.listen(), name="news"),
         ]
         await runtime.outbox.start()
+        await runtime.privacy.schedule_retention()
         try:
             yield
         finally:
@@ -157,6 +173,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         runtime.current_config,
         runtime.reload_config,
         runtime.classify,
+        privacy=runtime.privacy,
     )
     found: list[BaseRoute] = [
         Route("/", runtime.widget.demo),

@@ -1,4 +1,5 @@
-"""The `frontdesk` command line: serve, check-config, route, nlu train|serve|eval."""
+"""The `frontdesk` command line: serve, check-config, route, nlu train|serve|eval,
+customers export|erase."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from bot.conversations import Conversations
 from bot.dryrun import as_text, dry_run
+from bot.metrics import Metrics
+from bot.news import News
+from bot.outbox import Outbox
+from bot.privacy import Privacy, UnknownCustomer
+from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
 from bot.store import Store
 from bot.store import conversations as stored
@@ -104,6 +112,37 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")
     evaluate.set_defaults(run=_nlu_eval)
+
+    people = commands.add_parser(
+        "customers", help="export or erase everything stored about a customer"
+    )
+    people_commands = people.add_subparsers(
+        title="customers commands", required=True, metavar="COMMAND"
+    )
+    export = people_commands.add_parser(
+        "export",
+        help="print everything stored about a customer, as JSON",
+        description="Print as JSON everything the database in DATABASE_URL holds about "
+        "customer ID: the customer, their contacts (for the web widget a hash of the "
+        "visitor's token, never the token), their conversations with every message, "
+        "assignment and desk thread, their link codes and earlier erasures. Changes "
+        "nothing. Exit 1 if there is no such customer.",
+    )
+    export.add_argument("id", type=int, metavar="ID", help="the customer's id")
+    export.set_defaults(run=_customers_export)
+    erase = people_commands.add_parser(
+        "erase",
+        help="erase a customer's personal data (cannot be undone)",
+        description="Erase customer ID's personal data in the database in DATABASE_URL: "
+        "every message in their conversations becomes [erased] (attachments and links "
+        "go too), their contacts, name and e-mail are deleted, open conversations are "
+        "closed. The conversations stay, with intent, team, employee and times, so reports "
+        "still count them; the erasure is recorded (when, and that it was this command). "
+        "The running app then replaces the cards and thread posts it put on the desk. "
+        "Erasing twice does no harm. Exit 1 if there is no such customer.",
+    )
+    erase.add_argument("id", type=int, metavar="ID", help="the customer's id")
+    erase.set_defaults(run=_customers_erase)
     return parser
 
 
@@ -201,6 +240,38 @@ async def _route_async(args: argparse.Namespace) -> int:
             tags=frozenset(args.tag),
         )
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else as_text(result))
+    return 0
+
+
+def _customers_export(args: argparse.Namespace) -> int:
+    async def export(privacy: Privacy) -> None:
+        print(json.dumps(await privacy.export(args.id), indent=2, ensure_ascii=False))
+
+    return asyncio.run(_with_privacy(export))
+
+
+def _customers_erase(args: argparse.Namespace) -> int:
+    async def erase(privacy: Privacy) -> None:
+        print((await privacy.erase(args.id, "the command line")).describe())
+
+    return asyncio.run(_with_privacy(erase))
+
+
+async def _with_privacy(action: Callable[[Privacy], Awaitable[None]]) -> int:
+    """Run `action` on an up-to-date database; its jobs wait there for the app."""
+    settings = Settings.from_env()
+    store = Store(settings.database_url)
+    try:
+        await store.create_schema()
+        metrics = Metrics()
+        outbox = Outbox(store, metrics, News(store))
+        config = partial(load_routing_config, settings.config_path)
+        await action(Privacy(Conversations(store, outbox, Channels(), metrics, config)))
+    except UnknownCustomer as exc:
+        print(f"{exc}: nothing is stored under that id.", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
     return 0
 
 

@@ -5,13 +5,14 @@ to the customer. Runs the desk's jobs (see jobs.py)."""
 from __future__ import annotations
 
 from bot.conversations import Conversations
-from bot.jobs import OpenCard, PostInThread, PostNote, UpdateCard
+from bot.jobs import EraseFromDesk, OpenCard, PostInThread, PostNote, UpdateCard
 from bot.outbox import Record, RetryLater, Tx, Work
 from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
 from bot.store import Connection
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import for_thread, transcript
+from bot.store.privacy import desk_threads
 from bot.store.rows import key
 from bot.tables import Assignment, Conversation, Message, Thread
 
@@ -85,6 +86,17 @@ class DeskWork:
             note = f"{to} took this conversation over: only {to}'s replies reach the customer now."
         card = await self._card(conversation, assignment, None, status)
         await self.desk.update_card(spot, card, note, Attempt(work.id, work.attempt))
+
+    async def erase(self, work: Work[EraseFromDesk]) -> None:
+        """The conversation's customer was erased: so is what the app posted in each of
+        its threads (a retry starts again; the desk skips what it replaced before)."""
+        async with self.store.reading() as connection:
+            spots = [
+                Spot(t.place, t.thread)
+                for t in await desk_threads(connection, work.conversation_id or 0)
+            ]
+        for spot in spots:
+            await self.desk.erase_thread(spot)
 
     async def _spot(self, connection: Connection, conversation: Conversation) -> Spot:
         if conversation.thread_id is None:

@@ -70,7 +70,22 @@ class HandleInbound:
     key: str
 
 
-Job = Triage | OpenCard | PostInThread | PostNote | UpdateCard | Deliver | HandleInbound
+@dataclass(frozen=True)
+class EraseFromDesk:
+    """After the conversation's customer was erased, what the app posted in each of its
+    desk threads (the card, the thread posts) is replaced: `DeskWork.erase`."""
+
+
+@dataclass(frozen=True)
+class ExpireMessages:
+    """Once a day: erase the message bodies older than config.yml's `retention`, and
+    come back tomorrow: `Privacy.expire`."""
+
+
+Job = (
+    Triage | OpenCard | PostInThread | PostNote | UpdateCard | Deliver | HandleInbound
+    | EraseFromDesk | ExpireMessages
+)  # fmt: skip
 
 KINDS: dict[str, type[Job]] = {
     "triage": Triage,
@@ -80,6 +95,8 @@ KINDS: dict[str, type[Job]] = {
     "card.update": UpdateCard,
     "customer.deliver": Deliver,
     "inbound.handle": HandleInbound,
+    "desk.erase": EraseFromDesk,
+    "retention.expire": ExpireMessages,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 

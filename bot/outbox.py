@@ -71,9 +71,15 @@ class Tx:
         self.finishing: int | None = None  # the job whose result this transaction stores
 
     async def enqueue(
-        self, job: Job, *, conversation_id: int | None, lane: str | None = ""
+        self,
+        job: Job,
+        *,
+        conversation_id: int | None,
+        lane: str | None = "",
+        run_after: datetime | None = None,
     ) -> None:
-        """Add a job, in order within `lane` (by default the conversation's)."""
+        """Add a job, in order within `lane` (by default the conversation's), to run now
+        or at `run_after`."""
         if lane == "":
             lane = f"conversation:{conversation_id}" if conversation_id is not None else None
         kind, payload = encode(job)
@@ -83,7 +89,7 @@ class Tx:
         row, claimed = await queue.enqueue(
             self.connection, kind, payload,
             conversation_id=conversation_id, lane=lane, now=now, claim_until=until,
-            finishing=self.finishing,
+            finishing=self.finishing, run_after=run_after,
         )  # fmt: skip
         if claimed:
             self.started.append(row)

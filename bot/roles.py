@@ -135,6 +135,9 @@ class Attempt:
     number: int
 
 
+ERASED_POST = "erased"  # what the desk shows instead of what an erased customer's card said
+
+
 class EmployeeDesk(Protocol):
     """Where employees see and answer conversations. Raises RetryLater or GiveUp."""
 
@@ -148,6 +151,11 @@ class EmployeeDesk(Protocol):
 
     async def update_card(self, spot: Spot, card: Card, note: str | None, attempt: Attempt) -> None:
         """Show the card as it is now, and say `note` in its thread."""
+
+    async def erase_thread(self, spot: Spot) -> int:
+        """Replace everything this app posted in the thread, the card included, with
+        ERASED_POST; what is replaced already is left, so a retry resumes. Returns how many
+        posts it replaced now."""
 
     async def name_of(self, desk_user: str) -> str:
         """The name of someone on the desk who is not in the config."""

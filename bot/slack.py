@@ -36,7 +36,7 @@ from bot.cards import (
 from bot.employees import Employees
 from bot.outbox import GiveUp, RetryLater
 from bot.pacing import Pacer
-from bot.roles import Attempt, Card, Line, Spot
+from bot.roles import ERASED_POST, Attempt, Card, Line, Spot
 from bot.settings import Settings
 from bot.store.conversations import conversation_for_thread
 from routing import Employee, RoutingConfig, Target
@@ -53,6 +53,7 @@ _PERMANENT = {
 }  # fmt: skip
 _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per channel
 _MAX_BODY = 1_000_000  # Slack's events are a few kilobytes
+_MARKER = "frontdesk_post"  # the metadata event type of everything the app posts
 
 
 class SlackDesk:
@@ -128,6 +129,44 @@ class SlackDesk:
         if note:
             await self._post(attempt, spot.place, spot.thread, text=escape(note))
 
+    async def erase_thread(self, spot: Spot) -> int:
+        """Replace the app's posts in a thread (the card and the posts after it, each
+        marked with a job in its metadata) by ERASED_POST, with chat.update; found
+        with conversations.replies, page by page. Employees' own replies are theirs,
+        and stay. A thread that is gone has nothing left to replace."""
+        replaced, cursor = 0, None
+        while True:
+            try:
+                page = await self._call(
+                    self.client.conversations_replies(
+                        channel=spot.place, ts=spot.thread, include_all_metadata=True,
+                        limit=200, cursor=cursor,
+                    )
+                )  # fmt: skip
+            except RetryLater as exc:
+                if _error_of(exc) == "thread_not_found":
+                    return replaced
+                raise
+            for message in page.get("messages") or ():
+                ours = (message.get("metadata") or {}).get("event_type") == _MARKER
+                if not ours or message.get("text") == ERASED_POST:
+                    continue
+                await self.pacer.wait(spot.place)
+                try:
+                    await self._call(
+                        self.client.chat_update(
+                            channel=spot.place, ts=message["ts"], text=ERASED_POST,
+                            blocks=[], attachments=[],
+                        )
+                    )  # fmt: skip
+                except RetryLater as exc:
+                    if _error_of(exc) != "message_not_found":  # deleted meanwhile
+                        raise
+                replaced += 1
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return replaced
+
     async def name_of(self, desk_user: str) -> str:
         """A Slack user's name: from config.yml, else from users.info (cached)."""
         if (employee := self.employee(desk_user)) is not None:
@@ -148,7 +187,7 @@ class SlackDesk:
     ) -> str:
         """chat.postMessage, paced per channel and marked with the job's id, so that a
         post whose response was lost is found, not repeated, on the next attempt."""
-        marker = {"event_type": "frontdesk_post", "event_payload": {"job": attempt.job}}
+        marker = {"event_type": _MARKER, "event_payload": {"job": attempt.job}}
         if attempt.number > 1 and (found := await self._find_post(channel, thread_ts, attempt.job)):
             return found
         await self.pacer.wait(channel)
@@ -306,6 +345,14 @@ class SlackEvents:
         if known:
             by = self._who(user)
             await self.employees.transfer(cid, by, Target(**{kind: target}))
+
+
+def _error_of(exc: Exception) -> str | None:
+    """The Slack error behind an outbox instruction, if Slack named one."""
+    cause = exc.__cause__
+    if isinstance(cause, SlackApiError) and isinstance(getattr(cause.response, "data", None), dict):
+        return str(cause.response.get("error"))
+    return None
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

@@ -1,6 +1,7 @@
 """The stored tables: customers and their contacts, conversations, messages, assignments,
 the employees' live state, the threads conversations have on the employees' desk, the
-inbox of raw updates from channels and the outbox of work still to do."""
+inbox of raw updates from channels, the outbox of work still to do, and the record of
+erasures."""
 
 from __future__ import annotations
 
@@ -239,6 +240,19 @@ class LinkCode(SQLModel, table=True):
     used_at: datetime | None = _at(nullable=True)
 
 
+class Erasure(SQLModel, table=True):
+    """A record that a customer's data was erased, when and at whose request ("the admin
+    API", "the command line"). It holds no personal data, so it names the customer by id
+    only, and outlives the customer row should that ever be deleted."""
+
+    __tablename__ = "erasures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(index=True)
+    erased_at: datetime = _at()
+    by: str
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for the queries on the hot path."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -254,3 +268,4 @@ employee_status = table(EmployeeStatus)
 outbox = table(OutboxJob)
 inbox = table(Inbound)
 link_codes = table(LinkCode)
+erasures = table(Erasure)

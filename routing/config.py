@@ -27,6 +27,7 @@ from pydantic import (
 from routing.document import ConfigError, Document, Problem
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
+from routing.retention import Retention
 
 Channel = Literal["web", "telegram"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
@@ -212,6 +213,7 @@ class RoutingConfig(_Strict):
     fallback: Target
     widget: Widget = Widget()
     limits: Limits = Limits()
+    retention: Retention = Retention()
 
     @cached_property
     def _teams(self) -> dict[str, Team]:

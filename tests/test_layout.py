@@ -18,7 +18,8 @@ CORE = {
     "bot.conversations", "bot.customers", "bot.employees", "bot.desk", "bot.delivery",
     "bot.jobs", "bot.outbox", "bot.news", "bot.roles", "bot.triage", "bot.presenter",
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
-    "bot.store.messages", "bot.store.queue", "bot.store.rows",
+    "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
+    "bot.store.privacy",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub"},

@@ -96,13 +96,18 @@ async def enqueue(
     now: datetime,
     claim_until: datetime | None = None,
     finishing: int | None = None,
+    run_after: datetime | None = None,
 ) -> tuple[OutboxJob, bool]:
     """Add a job to the caller's transaction (it exists only if that commits). With
     `claim_until`, the job is claimed for this instance at once if nothing is ahead of
     it in its lane, so it can start right after the commit without a claim of its own.
-    `finishing` is a job this transaction completes, which does not count as ahead.
-    Returns the job and whether it was claimed."""
-    claimed = claim_until is not None and await _lane_is_free(connection, lane, finishing)
+    `finishing` is a job this transaction completes, which does not count as ahead. A
+    job with `run_after` later than `now` waits until then. Returns the job and whether
+    it was claimed."""
+    later = run_after is not None and run_after > now
+    claimed = (
+        claim_until is not None and not later and await _lane_is_free(connection, lane, finishing)
+    )
     fields = {
         "kind": kind,
         "payload": payload,
@@ -111,7 +116,7 @@ async def enqueue(
         "status": "pending",
         "attempts": 1 if claimed else 0,
         "checkpoint": 0,
-        "run_after": now,
+        "run_after": run_after if later else now,
         "locked_until": claim_until if claimed else None,
         "last_error": None,
         "created_at": now,
@@ -130,6 +135,15 @@ async def _lane_is_free(connection: Connection, lane: str | None, finishing: int
         await connection.execute(_LOCK_LANE, {"lane": lane})
     ahead = await connection.execute(_AHEAD, {"lane": lane, "finishing": finishing or 0})
     return ahead.first() is None
+
+
+async def pending_in(connection: Connection, lane: str) -> bool:
+    """Whether a job is waiting in `lane`. On PostgreSQL the transaction first takes the
+    lane's lock, held until it commits: two instances asking at once answer in turn, so
+    a job added when none is waiting is added once."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_LOCK_LANE, {"lane": lane})
+    return (await connection.execute(_AHEAD, {"lane": lane, "finishing": 0})).first() is not None
 
 
 async def claim(

@@ -24,10 +24,21 @@ from bot.customers import Customers
 from bot.delivery import Delivery
 from bot.desk import DeskWork
 from bot.employees import Employees
-from bot.jobs import Deliver, HandleInbound, OpenCard, PostInThread, PostNote, Triage, UpdateCard
+from bot.jobs import (
+    Deliver,
+    EraseFromDesk,
+    ExpireMessages,
+    HandleInbound,
+    OpenCard,
+    PostInThread,
+    PostNote,
+    Triage,
+    UpdateCard,
+)
 from bot.metrics import Metrics
 from bot.news import News
 from bot.outbox import Outbox
+from bot.privacy import Privacy
 from bot.roles import Attempt, Card, Channels, Line, Outgoing, Progress, Spot, Undeliverable
 from bot.store import Store
 from nlu import Classification, Entity, IntentScore, NluUnavailable
@@ -95,6 +106,7 @@ class FakeDesk:
     posts: list[tuple[Spot, Line]] = field(default_factory=list)
     notes: list[tuple[Spot, str]] = field(default_factory=list)
     updates: list[tuple[Spot, Card, str | None]] = field(default_factory=list)
+    erased: list[Spot] = field(default_factory=list)  # threads whose posts were replaced
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -122,6 +134,13 @@ class FakeDesk:
         self.updates.append((spot, card, note))
         if note:
             self.notes.append((spot, note))
+
+    async def erase_thread(self, spot: Spot) -> int:
+        self._fail()
+        if spot in self.erased:
+            return 0
+        self.erased.append(spot)
+        return sum(s == spot for s, _ in self.cards) + len(self.in_thread(spot))
 
     async def name_of(self, desk_user: str) -> str:
         return f"desk user {desk_user}"
@@ -251,6 +270,8 @@ class Harness:
         self.outbox.handle(Triage, self.customers.triage)
         self.outbox.handle(HandleInbound, self.customers.handle_inbound)
         self.outbox.handle(Deliver, Delivery(self.conversations).deliver)
+        self.privacy = Privacy(self.conversations)
+        self.outbox.handle(ExpireMessages, self.privacy.expire)
         if desk:
             self.connect_desk()
 
@@ -260,6 +281,7 @@ class Harness:
         self.outbox.handle(PostInThread, work.post_message)
         self.outbox.handle(PostNote, work.post_note)
         self.outbox.handle(UpdateCard, work.update_card)
+        self.outbox.handle(EraseFromDesk, work.erase)
 
     async def __aenter__(self) -> Harness:
         await self.store.create_schema()

@@ -4,6 +4,7 @@ it was sent and can answer 429, 5xx or lose a response; and a sender of signed e
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -44,6 +45,7 @@ class FakeSlack:
     url: str = ""  # set once it is served
     sockets: list[WebSocket] = field(default_factory=list)  # Socket Mode connections
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
+    edited: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (channel, ts)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -144,7 +146,11 @@ class FakeSlack:
                 "message": {"text": args.get("text"), "ts": ts},
             }
         if method == "chat.update":
+            where = (args["channel"], args["ts"])
+            if not any((p["channel"], p["ts"]) == where for p in self.posts):
+                return {"ok": False, "error": "message_not_found"}
             self.updates.append(args)
+            self.edited[where] = args
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
         if method == "users.info":
             user = str(args["user"])
@@ -159,15 +165,44 @@ class FakeSlack:
                 },
             }
         if method in ("conversations.history", "conversations.replies"):
-            thread = args.get("ts")
-            found = [
-                {"ts": p["ts"], "text": p.get("text"), "metadata": p.get("metadata")}
-                for p in self.posts
-                if p["channel"] == args["channel"]
-                and (thread is None or p.get("thread_ts") == thread or p["ts"] == thread)
-            ]
-            return {"ok": True, "messages": found}
+            return self._history(args)
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages, or a thread's (its parent first), as edited; metadata
+        only when asked for; pages of `limit` with an opaque cursor, as Slack does."""
+        thread = args.get("ts")
+        if thread is not None and not any(p["ts"] == thread for p in self.posts):
+            return {"ok": False, "error": "thread_not_found"}
+        metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        found = []
+        for p in self.posts:
+            if p["channel"] != args["channel"]:
+                continue
+            if thread is not None and thread not in (p["ts"], p.get("thread_ts")):
+                continue
+            now = {**p, **self.edited.get((p["channel"], p["ts"]), {})}
+            message = {
+                "type": "message",
+                "bot_id": "BFRONT",
+                "ts": p["ts"],
+                "text": now.get("text"),
+            }
+            if p.get("thread_ts"):
+                message["thread_ts"] = p["thread_ts"]
+            if metadata and p.get("metadata"):
+                message["metadata"] = p["metadata"]
+            found.append(message)
+        start = (
+            int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:"))
+            if args.get("cursor")
+            else 0
+        )
+        limit = int(args.get("limit") or 1000)
+        more = start + limit < len(found)
+        after = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "messages": found[start : start + limit], "has_more": more,
+                "response_metadata": {"next_cursor": after}}  # fmt: skip
 
 
 # A 2x2 PNG: enough for a browser to decode and lay out.

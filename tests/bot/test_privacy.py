@@ -1,0 +1,350 @@
+"""Data protection: a customer's data exported, then erased (in every table, and on the
+desk through the outbox, retried like any post), the conversations still counted;
+retention with a clock the test moves; the admin API and the command line."""
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import SQLModel
+
+from bot.outbox import RetryLater
+from bot.privacy import ADDRESS, RETENTION_LANE, Privacy, UnknownCustomer
+from bot.roles import ERASED_POST
+from bot.store import Connection
+from bot.store import conversations as stored
+from bot.store.privacy import ERASED
+from bot.tables import erasures, messages, outbox
+from routing import ConfigError
+from tests.bot.test_admin import call
+from tests.bot.test_cli import frontdesk as run_frontdesk
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_text
+from tests.fakes.harness import Harness, config_from
+from tests.fakes.slack import FakeSlack
+from tests.fakes.visitor import Visitor
+
+CHARGED = "I was charged twice for my subscription this month"
+CARD = "my card ends in 4242, write to ada.lovelace@example.com"
+REPLY = "Refunded to the card ending 4242, Ada"
+PHOTO_URL = "https://files.example/receipt-ada-0815.jpg"
+ADDRESS_OF_ADA = "chat-ada-4711"
+NAME = "Ada Lovelace"
+
+
+async def ada_talks(harness: Harness) -> tuple[int, str]:
+    """Ada (named, on the test chat) is charged twice, handed to billing, sends details
+    and a photo; her employee answers; she asks for a link code. Her id and the code."""
+    customer = await harness.customers.identify("chat", ADDRESS_OF_ADA, name=NAME)
+    ada = harness.customer(ADDRESS_OF_ADA)
+    await ada.says(CHARGED)
+    await ada.says(CARD)
+    photo = {"attachment": {"kind": "photo", "url": PHOTO_URL}}
+    await harness.customers.receive(customer, "chat", "[photo]", "photo-1", photo)
+    await harness.settle()
+    await harness.employee(harness.desk.cards[-1][1].employee.id).writes(REPLY)
+    code = (await harness.customers.invitation(customer, "chat")).rpartition("code=")[2]
+    return customer, code
+
+
+async def every_text(connection: Connection) -> str:
+    """Every value of every row of every table, as one text."""
+    found = []
+    for table in SQLModel.metadata.sorted_tables:
+        for row in (await connection.execute(select(table))).all():
+            found.append(json.dumps(list(row), default=str))
+    return "\n".join(found)
+
+
+async def test_an_export_holds_everything_and_an_erasure_leaves_none_of_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        customer, code = await ada_talks(harness)
+        exported = await harness.privacy.export(customer)
+        assert exported["customer"]["name"] == NAME
+        assert exported["contacts"] == [
+            {**exported["contacts"][0], "channel": "chat", "address": ADDRESS_OF_ADA,
+             "address_is": ADDRESS}
+        ]  # fmt: skip
+        [conversation] = exported["conversations"]
+        said = [(m["author"], m["body"]) for m in conversation["messages"]]
+        for line in [("customer", CHARGED), ("customer", CARD), ("customer", "[photo]"),
+                     ("employee", REPLY)]:  # fmt: skip
+            assert line in said
+        assert conversation["intent"] == "billing"
+        assert [m["details"] for m in conversation["messages"] if m["body"] == "[photo]"] == [
+            {"attachment": {"kind": "photo", "url": PHOTO_URL}}
+        ]
+        assert [a["employee_id"] for a in conversation["assignments"]] == [
+            conversation["employee_id"]
+        ]
+        [spot] = [spot for spot, _ in harness.desk.cards]
+        assert [(t["place"], t["thread"]) for t in conversation["desk_threads"]] == [
+            (spot.place, spot.thread)
+        ]
+        assert [c["code"] for c in exported["link_codes"]] == [code]
+        assert exported["erasures"] == []
+        async with harness.store.reading() as connection:
+            before = await every_text(connection)
+        secrets = [NAME, ADDRESS_OF_ADA, CHARGED, CARD, REPLY, PHOTO_URL, code]
+        assert all(secret in before for secret in secrets)
+
+        erasure = await harness.privacy.erase(customer, "a test")
+        await harness.settle()
+
+        assert (erasure.conversations, erasure.contacts, erasure.closed) == (1, 1, 1)
+        assert erasure.messages == len(said)
+        assert harness.desk.erased == [spot]
+        async with harness.store.reading() as connection:
+            after = await every_text(connection)
+            recorded = (await connection.execute(select(erasures))).all()
+            kept = await stored.recent(connection, None, 10)
+            bodies = (await connection.execute(select(messages.c.body))).scalars().all()
+        assert [secret for secret in secrets if secret in after] == []
+        # The conversation still counts, as it was: when, about what, with whom.
+        assert [(c.id, c.intent, c.employee_id, c.status) for c in kept] == [
+            (conversation["id"], "billing", conversation["employee_id"], "closed")
+        ]
+        assert kept[0].created_at.isoformat() == conversation["created_at"]
+        assert list(bodies) == [ERASED] * len(said)
+        assert [(r.customer_id, r.by) for r in recorded] == [(customer, "a test")]
+
+        again = await harness.privacy.erase(customer, "a test")
+        await harness.settle()
+        assert (again.contacts, again.closed) == (0, 0)
+        assert harness.desk.erased == [spot]  # the desk had nothing left to replace
+        exported = await harness.privacy.export(customer)
+        assert exported["customer"]["name"] is None
+        assert exported["contacts"] == exported["link_codes"] == []
+        assert len(exported["erasures"]) == 2
+
+
+async def test_a_missing_customer_is_said_so(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        with pytest.raises(UnknownCustomer, match="no customer 404"):
+            await harness.privacy.export(404)
+        with pytest.raises(UnknownCustomer, match="no customer 404"):
+            await harness.privacy.erase(404, "a test")
+
+
+async def test_an_erasure_waits_for_the_desk_and_then_replaces_its_posts(tmp_path: Path) -> None:
+    """The desk fails twice; the job is retried with backoff until it gets through."""
+    async with Harness(tmp_path) as harness:
+        customer, _ = await ada_talks(harness)
+        harness.desk.failing = [RetryLater("desk down"), RetryLater("desk down")]
+        await harness.privacy.erase(customer, "a test")
+        await harness.settle()
+        assert harness.desk.erased == []
+        for _ in range(2):
+            harness.clock.advance(seconds=10)
+            await harness.settle()
+        assert len(harness.desk.erased) == 1
+
+
+def with_retention(days: int | None) -> Any:
+    text = always_open_text() + (f"retention: {{messages: {days}d}}\n" if days else "")
+    return config_from(text)
+
+
+async def pending_expiries(harness: Harness) -> list[Any]:
+    async with harness.store.reading() as connection:
+        found = await connection.execute(
+            select(outbox.c.run_after).where(outbox.c.lane == RETENTION_LANE)
+            .where(outbox.c.status == "pending")
+        )  # fmt: skip
+        return list(found.scalars())
+
+
+async def bodies(harness: Harness) -> list[str]:
+    async with harness.store.reading() as connection:
+        found = await connection.execute(select(messages.c.body).order_by(messages.c.id))
+        return list(found.scalars())
+
+
+async def test_retention_erases_old_message_bodies_once_a_day(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with Harness(tmp_path, config=with_retention(30), database_url=database_url) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        # Two instances starting at once queue one daily job between them.
+        await asyncio.gather(
+            harness.privacy.schedule_retention(),
+            Privacy(harness.conversations).schedule_retention(),
+        )
+        await harness.settle()
+        start = harness.clock()
+        assert await pending_expiries(harness) == [start + timedelta(days=1)]
+        first = await bodies(harness)
+        assert ERASED not in first
+
+        harness.clock.advance(days=20)
+        await ada.says(CARD)  # in the open conversation's thread
+        harness.clock.advance(days=11)  # the first messages are 31 days old
+        await harness.settle()
+        assert await bodies(harness) == [ERASED] * len(first) + [CARD]
+        assert await pending_expiries(harness) == [harness.clock() + timedelta(days=1)]
+
+        harness.clock.advance(days=20)  # the last one is 31 days old too
+        await harness.settle()
+        assert await bodies(harness) == [ERASED] * (len(first) + 1)
+        async with harness.store.reading() as connection:
+            assert await stored.recent(connection, None, 10) != []  # still counted
+
+
+async def test_without_retention_messages_are_kept(tmp_path: Path) -> None:
+    async with Harness(tmp_path, config=with_retention(None)) as harness:
+        await harness.customer("ada").says(CHARGED)
+        await harness.privacy.schedule_retention()
+        harness.clock.advance(days=3650)
+        await harness.settle()
+        assert ERASED not in await bodies(harness)
+        assert await pending_expiries(harness) == [harness.clock() + timedelta(days=1)]
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("retention: {messages: 1y}", "retention.messages: '1y' is not a period: give a number of days, such as 365d"),
+        ("retention: {messages: 0d}", "retention.messages: '0d' is not a period"),
+        ("retention: {mesages: 30d}", "retention.mesages: unknown key; did you mean 'messages'?"),
+    ],
+)  # fmt: skip
+def test_a_bad_retention_is_refused_naming_key_and_line(section: str, problem: str) -> None:
+    text = always_open_text() + section + "\n"
+    with pytest.raises(ConfigError) as refused:
+        config_from(text)
+    line = len(text.splitlines())
+    assert any(f"config.yml:{line}: {problem}" in found for found in refused.value.lines())
+
+
+def test_retention_is_read_in_days() -> None:
+    assert with_retention(365).retention.messages == timedelta(days=365)
+    assert with_retention(None).retention.messages is None
+
+
+# The app over HTTP, with Slack's double ------------------------------------------------
+
+
+async def test_the_admin_api_exports_and_erases_and_slack_posts_are_replaced_after_a_429(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say(CHARGED)
+        await visitor.message(lambda m: "introduces" in m)
+        await visitor.say(CARD)
+        token = visitor.token
+    await eventually(lambda: _async(len(slack.posts) >= 2))
+    [listed] = (await call(frontdesk, "GET", "/admin/conversations")).json()["conversations"]
+    customer = listed["customer_id"]
+
+    exported = (await call(frontdesk, "GET", f"/admin/customers/{customer}/export")).json()
+    said = [m["body"] for c in exported["conversations"] for m in c["messages"]]
+    assert CHARGED in said
+    assert CARD in said
+    [contact] = exported["contacts"]
+    assert contact["channel"] == "web"
+    assert "hash" in contact["address_is"]
+    assert token is not None
+    assert token not in json.dumps(exported)
+
+    slack.fail_next("chat.update", 429, retry_after=1)
+    response = await call(frontdesk, "POST", f"/admin/customers/{customer}/erase")
+    assert response.status_code == 200
+    assert response.json()["erasure"]["messages"] == len(said)
+
+    [(place, thread)] = {(p["channel"], p.get("thread_ts") or p["ts"]) for p in slack.posts}
+    ours = [p for p in slack.posts if p["channel"] == place and thread in (p["ts"], p.get("thread_ts"))]  # fmt: skip
+    assert len(ours) >= 2  # the card, the customer's second message
+
+    async def replaced() -> bool:
+        return all((place, p["ts"]) in slack.edited for p in ours)
+
+    await eventually(replaced)
+    for post in ours:
+        edit = slack.edited[(place, post["ts"])]
+        assert (edit["text"], edit["blocks"]) == (ERASED_POST, [])
+    assert slack.calls.count("chat.update") == len(ours) + 1  # one answered 429
+
+    [after] = (await call(frontdesk, "GET", "/admin/conversations")).json()["conversations"]
+    assert (after["id"], after["intent"], after["status"]) == (listed["id"], "billing", "closed")
+
+    updates = len(slack.updates)
+    again = await call(frontdesk, "POST", f"/admin/customers/{customer}/erase")
+    assert again.status_code == 200
+    await eventually(lambda: _jobs_done(frontdesk))
+    assert len(slack.updates) == updates  # nothing left to replace
+
+    for method, action in (("GET", "export"), ("POST", "erase")):
+        missing = await call(frontdesk, method, f"/admin/customers/999/{action}")
+        assert (missing.status_code, missing.json()) == (404, {"error": "no customer 999"})
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _jobs_done(frontdesk: Frontdesk) -> bool:
+    async with frontdesk.store.reading() as connection:
+        found = await connection.execute(
+            select(outbox.c.id).where(outbox.c.kind == "desk.erase", outbox.c.status == "pending")
+        )
+        return found.first() is None
+
+
+# The command line ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "explains"),
+    [
+        (["customers", "--help"], "export print everything stored about a customer, as JSON"),
+        (["customers", "export", "--help"], "(for the web widget a hash of the visitor's token"),
+        (["customers", "erase", "--help"], "Erasing twice does no harm."),
+    ],
+)
+def test_customers_commands_explain_themselves(args: list[str], explains: str) -> None:
+    result = run_frontdesk(*args)
+    assert result.returncode == 0, result.stderr
+    assert explains in " ".join(result.stdout.split())
+
+
+async def test_the_command_line_exports_and_erases(tmp_path: Path, database_url: str) -> None:
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        customer, _ = await ada_talks(harness)
+    env = {"DATABASE_URL": database_url}
+
+    exported = await asyncio.to_thread(run_frontdesk, "customers", "export", str(customer), **env)
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert data["customer"]["name"] == NAME
+    assert CARD in [m["body"] for m in data["conversations"][0]["messages"]]
+
+    erased = await asyncio.to_thread(run_frontdesk, "customers", "erase", str(customer), **env)
+    assert erased.returncode == 0, erased.stderr
+    assert erased.stdout.startswith(f"Erased customer {customer}: ")
+    assert "The app replaces what it posted on the desk for 1 conversation " in erased.stdout
+
+    after = await asyncio.to_thread(run_frontdesk, "customers", "export", str(customer), **env)
+    data = json.loads(after.stdout)
+    assert data["customer"]["name"] is None
+    assert {m["body"] for m in data["conversations"][0]["messages"]} == {ERASED}
+    assert [e["by"] for e in data["erasures"]] == ["the command line"]
+
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        queued = await harness.query(
+            lambda connection: connection.execute(
+                select(outbox.c.kind).where(outbox.c.status == "pending")
+            )
+        )
+        assert list(queued.scalars()) == ["desk.erase"]  # for the app to run
+
+    for action in ("export", "erase"):
+        missing = await asyncio.to_thread(run_frontdesk, "customers", action, "999", **env)
+        assert missing.returncode == 1
+        assert missing.stderr == "no customer 999: nothing is stored under that id.\n"
