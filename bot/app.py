@@ -132,7 +132,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await runtime.store.create_schema()
+        await runtime.store.upgrade()
         if runtime.slack is None:
             log.warning(SLACK_MISSING)
         else:

@@ -1,5 +1,5 @@
 """The `frontdesk` command line: serve, check-config, route, nlu train|serve|eval,
-customers export|erase."""
+db upgrade|current, customers export|erase."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from bot.conversations import Conversations
 from bot.dryrun import as_text, dry_run
@@ -21,7 +22,7 @@ from bot.outbox import Outbox
 from bot.privacy import Privacy, UnknownCustomer
 from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
-from bot.store import Store
+from bot.store import Store, schema
 from bot.store import conversations as stored
 from nlu import RasaSetupError
 from nlu.evaluation import cross_validate, format_report, held_out, score
@@ -29,6 +30,8 @@ from nlu.server import RasaServer
 from nlu.service import NluService, environment, prepare_model
 from nlu.training import RasaProject
 from routing import ConfigError, RoutingConfig
+
+T = TypeVar("T")
 
 DESCRIPTION = """\
 Frontdesk routes customers from Telegram and a web chat widget to real, named
@@ -44,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ConfigError, RasaSetupError) as exc:
+    except (ConfigError, RasaSetupError, schema.SchemaError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -112,6 +115,25 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")
     evaluate.set_defaults(run=_nlu_eval)
+
+    db = commands.add_parser("db", help="upgrade the database schema, or show its revision")
+    db_commands = db.add_subparsers(title="db commands", required=True, metavar="COMMAND")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="bring the database to the newest schema revision",
+        description="Upgrade the database in DATABASE_URL to the newest schema revision and "
+        "print from which revision to which: an empty database gets the tables, one made by "
+        "an earlier version (0.1 included) is upgraded with its data, an up-to-date one is "
+        "left alone. `frontdesk serve` does the same on start.",
+    )
+    upgrade.set_defaults(run=_db_upgrade)
+    current = db_commands.add_parser(
+        "current",
+        help="show the database's schema revision and whether it is the newest",
+        description="Print the schema revision of the database in DATABASE_URL and whether "
+        "it is the newest this version knows. Changes nothing.",
+    )
+    current.set_defaults(run=_db_current)
 
     people = commands.add_parser(
         "customers", help="export or erase everything stored about a customer"
@@ -217,7 +239,7 @@ async def _route_async(args: argparse.Namespace) -> int:
     config = load_routing_config(settings.config_path)
     store = Store(settings.database_url)
     try:
-        await store.create_schema()
+        await store.upgrade()
         async with store.reading() as connection:
             roster = await stored.roster(connection)
             previous = (
@@ -243,6 +265,26 @@ async def _route_async(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_upgrade(args: argparse.Namespace) -> int:
+    done = asyncio.run(_with_store(Store.upgrade))
+    if done.before == done.after:
+        print(f"The database is at the newest revision already: {schema.describe(done.after)}.")
+    else:
+        before, after = schema.describe(done.before), schema.describe(done.after)
+        print(f"Upgraded the database from {before} to {after}.")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    revision, newest = asyncio.run(_with_store(Store.revision)), schema.newest()
+    if revision == newest:
+        print(f"{schema.describe(revision)}: the newest.")
+    else:
+        print(f"{schema.describe(revision)}: not the newest, which is {schema.describe(newest)}.")
+        print("`frontdesk db upgrade` (or `frontdesk serve`) upgrades it.")
+    return 0
+
+
 def _customers_export(args: argparse.Namespace) -> int:
     async def export(privacy: Privacy) -> None:
         print(json.dumps(await privacy.export(args.id), indent=2, ensure_ascii=False))
@@ -262,7 +304,7 @@ async def _with_privacy(action: Callable[[Privacy], Awaitable[None]]) -> int:
     settings = Settings.from_env()
     store = Store(settings.database_url)
     try:
-        await store.create_schema()
+        await store.upgrade()
         metrics = Metrics()
         outbox = Outbox(store, metrics, News(store))
         config = partial(load_routing_config, settings.config_path)
@@ -273,6 +315,14 @@ async def _with_privacy(action: Callable[[Privacy], Awaitable[None]]) -> int:
     finally:
         await store.close()
     return 0
+
+
+async def _with_store(action: Callable[[Store], Awaitable[T]]) -> T:
+    store = Store(Settings.from_env().database_url)
+    try:
+        return await action(store)
+    finally:
+        await store.close()
 
 
 def _nlu_train(args: argparse.Namespace) -> int:

@@ -17,15 +17,20 @@ import asyncpg
 from sqlalchemy import CursorResult, Dialect, Executable, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import configure_mappers
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store import schema
+from bot.store.schema import Upgrade
 from bot.store.sqlite import SqliteFile, pragmas
 
 log = logging.getLogger(__name__)
 
 TOPIC = "frontdesk"  # the PostgreSQL notification channel instances tell each other on
 _RELISTEN = 2.0
+_SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk schema'))")
+# Alembic keeps the running upgrade in module globals (`op`, `context`), and on
+# PostgreSQL its statements await: two stores of one process upgrade one at a time.
+_UPGRADING = asyncio.Lock()
 
 
 def async_url(url: str) -> str:
@@ -69,16 +74,31 @@ class Store:
             # Reads run without BEGIN and ROLLBACK around them.
             self._readers = self._async.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def create_schema(self) -> None:
-        """Create the tables of bot/tables.py that do not exist yet."""
-        import bot.tables  # noqa: F401 - the models register their tables on import
+    async def upgrade(self) -> Upgrade:
+        """Bring the schema to the newest revision (bot/store/schema.py): create the
+        tables in an empty database, upgrade an older one (0.1's included), leave a
+        current one alone."""
+        async with _UPGRADING:
+            if self.sqlite:
+                async with self._file.changing_schema() as connection:
+                    done = schema.upgrade(connection)
+            else:
+                async with self.engine.begin() as connection:
+                    # Instances starting together upgrade in turn; those after the first
+                    # find the schema current. Held until the commit.
+                    await connection.execute(_SCHEMA_LOCK)
+                    done = await connection.run_sync(schema.upgrade)
+        if done.before != done.after:
+            log.info("database upgraded", extra={"from": done.before, "to": done.after})
+        return done
 
+    async def revision(self) -> str | None:
+        """The schema's revision (see `schema.current`); changes nothing."""
         if self.sqlite:
-            async with self._file.transaction() as connection:
-                SQLModel.metadata.create_all(connection.connection)
-            return
-        async with self.engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
+            async with self._file.reading() as connection:
+                return schema.current(connection.connection)
+        async with self._readers.connect() as connection:
+            return await connection.run_sync(schema.current)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

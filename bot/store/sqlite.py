@@ -42,6 +42,10 @@ class _Group:
     savepoints: int = 0
 
 
+class SchemaChangeError(Exception):
+    """A schema change would have left rows pointing at rows that are not there."""
+
+
 class SqliteFile:
     def __init__(self, url: URL) -> None:
         self.engine, self._readers = _engine(url), _engine(url)
@@ -87,6 +91,36 @@ class SqliteFile:
         finally:
             self._lock.release()
         await asyncio.shield(group.committed)
+
+    @asynccontextmanager
+    async def changing_schema(self) -> AsyncIterator[SyncConnection]:
+        """The writer connection in a transaction of its own with foreign keys off, for
+        schema changes: SQLite alters a table by copying it into a new one and dropping
+        the old, and with the keys on, that drop deletes (or refuses to delete) what
+        refers to it. The keys are checked before the commit instead. Transactions
+        begun before it commit first; those after it wait."""
+        async with self._lock:
+            if self._group is not None:  # left open for those that queued behind it
+                await self._commit(self._group)
+            connection = self.connection()
+            self._raw("PRAGMA foreign_keys=OFF")  # ignored inside a transaction
+            try:
+                self._raw("BEGIN IMMEDIATE")
+                if not connection.in_transaction():
+                    # SQLAlchemy's own (it sends nothing): Alembic, finding the
+                    # connection in a transaction, leaves the commit to us.
+                    connection.begin()
+                try:
+                    yield connection
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise SchemaChangeError(f"rows refer to missing rows: {broken[:5]}")
+                except BaseException:
+                    self._raw("ROLLBACK")
+                    raise
+                self._raw("COMMIT")
+            finally:
+                self._raw("PRAGMA foreign_keys=ON")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[OnTheLoop]:

@@ -129,7 +129,7 @@ def test_route_remembers_a_stored_customer(rasa_url: str, tmp_path: Path) -> Non
 
     async def seed() -> int:
         store = Store(database)
-        await store.create_schema()
+        await store.upgrade()
         async with store.session() as session:
             customer = Customer(name="Ada")
             session.add(customer)

@@ -31,7 +31,7 @@ class Clock:
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     store = Store(database_url)
-    await store.create_schema()
+    await store.upgrade()
     yield store
     await store.close()
 

@@ -23,7 +23,7 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     store = Store(database_url)
-    await store.create_schema()
+    await store.upgrade()
     yield store
     await store.close()
 
@@ -63,10 +63,10 @@ def test_database_urls_get_an_async_driver(given: str, used: str) -> None:
     assert async_url(given) == used
 
 
-async def test_schema_creation_is_idempotent(store: Store) -> None:
-    await store.create_schema()
+async def test_upgrading_an_upgraded_database_changes_nothing(store: Store) -> None:
+    await store.upgrade()
     await conversation_for(store)
-    await store.create_schema()
+    await store.upgrade()
     async with store.reading() as connection:
         assert (await connection.execute(select(func.count()).select_from(customers))).scalar() == 1
 

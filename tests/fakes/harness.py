@@ -284,7 +284,7 @@ class Harness:
         self.outbox.handle(EraseFromDesk, work.erase)
 
     async def __aenter__(self) -> Harness:
-        await self.store.create_schema()
+        await self.store.upgrade()
         return self
 
     async def __aexit__(
