@@ -181,6 +181,7 @@ class Admin:
             return JSONResponse(
                 {"error": "config not reloaded", "problems": exc.lines()}, status_code=400
             )
+        await self.privacy.schedule_retention()  # a retention period may be new
         return JSONResponse(
             {"reloaded": True, "employees": len(config.employees), "rules": len(config.rules)}
         )

@@ -101,6 +101,12 @@ KINDS: dict[str, type[Job]] = {
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 
 
+def inbound_lane(channel: str, address: str) -> str:
+    """The lane of the updates one address sends on a channel (handled in order), by
+    which erasing the customer there finds their jobs."""
+    return f"inbound:{channel}:{address}"
+
+
 class UnknownJob(ValueError):
     """A stored row that no job type reads."""
 

@@ -18,6 +18,7 @@ from bot.jobs import (
     PostNote,
     Triage,
     encode,
+    inbound_lane,
     kind_of,
 )
 from bot.outbox import Record, Tx, Work
@@ -59,6 +60,7 @@ class Erasure:
     conversations: int
     messages: int
     contacts: int
+    updates: int  # raw updates from their contacts, emptied
     closed: int  # conversations that were still open
     desk_jobs: int  # conversations whose desk threads are being replaced
 
@@ -66,7 +68,8 @@ class Erasure:
         return (
             f"Erased customer {self.customer_id}: the text of {_count(self.messages, 'message')} "
             f"in {_count(self.conversations, 'conversation')} (kept without it, so reports "
-            f"still count them), {_count(self.contacts, 'contact')}, their name and identity; "
+            f"still count them), {_count(self.contacts, 'contact')} and "
+            f"{_count(self.updates, 'raw update')} from them, their name and identity; "
             f"{_count(self.closed, 'open conversation')} closed. The app replaces what it "
             f"posted on the desk for {_count(self.desk_jobs, 'conversation')} (outbox jobs "
             "desk.erase)."
@@ -101,7 +104,9 @@ class Privacy:
             connection, now = tx.connection, self.conversations.clock()
             if not await stored.exists(connection, customer_id):
                 raise UnknownCustomer(customer_id)
-            erased = await stored.erase(connection, customer_id, now, cancel=_CANCEL, scrub=_SCRUB)
+            erased = await stored.erase(
+                connection, customer_id, now, cancel=_CANCEL, scrub=_SCRUB, lane_of=inbound_lane
+            )
             on_desk = await stored.on_the_desk(connection, erased.conversations)
             for conversation_id in on_desk:
                 await tx.enqueue(EraseFromDesk(), conversation_id=conversation_id)
@@ -114,27 +119,33 @@ class Privacy:
             conversations=len(erased.conversations),
             messages=erased.messages,
             contacts=erased.contacts,
+            updates=erased.updates,
             closed=erased.closed,
             desk_jobs=len(on_desk),
         )
 
     async def schedule_retention(self) -> None:
-        """Make sure the daily expiry job is queued (once, however many instances
-        start): it runs now, then once a day."""
+        """With a retention period in the config, make sure the daily expiry job is
+        queued (once, however many instances start or reload): it runs now, then once
+        a day while there is a period."""
+        if self.conversations.config().retention.messages is None:
+            return
         async with self.conversations.transaction() as tx:
             if not await queue.pending_in(tx.connection, RETENTION_LANE):
                 await tx.enqueue(ExpireMessages(), conversation_id=None, lane=RETENTION_LANE)
 
     async def expire(self, work: Work[ExpireMessages]) -> Record:
-        """Erase the message bodies older than the retention period (none without
-        one), and queue the next run a day later, with this one's completion."""
+        """Erase the message bodies older than the retention period, and forget the
+        raw updates and finished jobs as old; queue the next run a day later, with this
+        one's completion (none once the period is gone from the config)."""
         now = self.conversations.clock()
         period = self.conversations.config().retention.messages
 
         async def record(tx: Tx) -> None:
-            if period is not None:
-                expired = await stored.expire(tx.connection, now - period)
-                log.info("messages expired", extra={"messages": expired, "days": period.days})
+            if period is None:
+                return
+            expired = await stored.expire(tx.connection, now - period)
+            log.info("retention applied", extra={**expired, "days": period.days})
             await tx.enqueue(
                 ExpireMessages(), conversation_id=None, lane=RETENTION_LANE, run_after=now + DAY
             )

@@ -216,7 +216,9 @@ class OutboxJob(SQLModel, table=True):
 class Inbound(SQLModel, table=True):
     """An update from a channel, stored as received before the channel is told we have
     it; its key is the channel's id for it, so a repeat is recognised in any order. An
-    update we could not read is kept with the reason, and never acted on."""
+    update we could not read is kept with the reason, and never acted on. `sender` is
+    the address of whoever sent it, when the channel knows it: erasing a customer finds
+    their updates by it."""
 
     __tablename__ = "inbox"
     __table_args__ = (UniqueConstraint("channel", "key"),)
@@ -227,6 +229,7 @@ class Inbound(SQLModel, table=True):
     payload: dict[str, Any] = _json(dict)
     rejected: str | None = None  # why it could not be read
     received_at: datetime = _at()
+    sender: str | None = None
 
 
 class LinkCode(SQLModel, table=True):

@@ -24,7 +24,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot import payloads
 from bot.customers import Customers
-from bot.jobs import HandleInbound
+from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
 from bot.pacing import Limit, Pacer
 from bot.roles import Outgoing, Progress, Undeliverable
@@ -224,12 +224,14 @@ class TelegramChannel:
         False if it was seen before."""
         key = str(payload["update_id"])
         async with self.outbox.transaction() as tx:
-            now = self.outbox.clock()
-            if not await queue.store_inbound(tx.connection, NAME, key, payload, now, rejected):
+            now, sender = self.outbox.clock(), _sender(payload)
+            if not await queue.store_inbound(
+                tx.connection, NAME, key, payload, now, rejected, sender
+            ):
                 self.metrics.duplicates.labels(NAME).inc()
                 return False
-            if rejected is None:
-                lane = f"inbound:{NAME}:{_chat_of(payload)}"  # one chat's updates in order
+            if rejected is None:  # one chat's updates in order
+                lane = inbound_lane(NAME, str(_chat_of(payload)))
                 await tx.enqueue(HandleInbound(NAME, key), conversation_id=None, lane=lane)
         return True
 
@@ -237,7 +239,7 @@ class TelegramChannel:
         """Long polling: the offset moves past an update only after it is committed."""
         async with self.store.reading() as connection:
             last = await queue.last_inbound(connection, NAME)
-        offset = int(last["update_id"]) + 1 if last is not None else None
+        offset = int(last) + 1 if last is not None else None
         failures = 0
         while True:
             try:
@@ -355,10 +357,17 @@ def _unreadable(payload: dict[str, Any], bot: Bot) -> str | None:
 
 def _chat_of(payload: dict[str, Any]) -> object:
     """The chat an update comes from, read from the raw JSON (its order key)."""
+    return _sender(payload) or payload["update_id"]
+
+
+def _sender(payload: dict[str, Any]) -> str | None:
+    """The chat an update comes from, as its customer's contact address, if it has one."""
     for key in ("message", "edited_message", "my_chat_member"):
         if isinstance(part := payload.get(key), dict):
-            return (part.get("chat") or {}).get("id")
-    return payload["update_id"]
+            chat = part.get("chat")  # anything, in an update that is to be rejected
+            found = chat.get("id") if isinstance(chat, dict) else None
+            return str(found) if isinstance(found, int | str) else None
+    return None
 
 
 def _retry_after(exc: RetryAfter) -> float:

@@ -4,12 +4,22 @@ happened (when, about what, with whom) stays, so reports still count it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, literal_column, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    false,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnClause
 
 from bot.store import Connection
@@ -22,6 +32,7 @@ from bot.tables import (
     conversations,
     customers,
     erasures,
+    inbox,
     link_codes,
     messages,
     outbox,
@@ -44,6 +55,7 @@ class Erased:
     conversations: list[int]  # all of the customer's, kept as rows
     messages: int
     contacts: int
+    updates: int  # raw updates from their contacts, emptied
     link_codes: int
     closed: int  # conversations that were still open
     cancelled: int  # jobs that would have used what was erased
@@ -70,10 +82,13 @@ async def everything(connection: Connection, customer_id: int) -> dict[str, Any]
     for talk in talks:
         for name, found in owned.items():
             talk[name] = [r for r in found if r["conversation_id"] == talk["id"]]
+    reached = await _rows(connection, contacts, contacts.c.customer_id == customer_id)
+    sent = [(c["channel"], c["address"]) for c in reached]
     return {
         "customer": _plain(row._mapping),
-        "contacts": await _rows(connection, contacts, contacts.c.customer_id == customer_id),
+        "contacts": reached,
         "conversations": talks,
+        "inbound": await _rows(connection, inbox, _sent_by(sent)),
         "link_codes": await _rows(connection, link_codes, link_codes.c.customer_id == customer_id),
         "erasures": await _rows(connection, erasures, erasures.c.customer_id == customer_id),
     }
@@ -86,25 +101,45 @@ async def erase(
     *,
     cancel: Sequence[str],
     scrub: Mapping[str, dict[str, Any]],
+    lane_of: Callable[[str, str], str],
 ) -> Erased:
     """Erase a customer's personal data: the bodies of every message in their
     conversations, their messages' attachments and channel ids, the entities triage
-    collected, their contacts, link codes and identity columns. Conversations still
-    open are closed. Pending jobs of the kinds in `cancel` are cancelled, and the
-    payloads of those conversations' jobs of the kinds in `scrub` replaced (they may
-    quote a message)."""
+    collected, their contacts, link codes and identity columns, the raw updates they
+    sent (kept, empty, so that a repeat is still recognised). Conversations still open
+    are closed. Pending jobs of the kinds in `cancel`, and those handling their updates
+    (in the lanes `lane_of` names for each contact), are cancelled; the payloads of
+    their conversations' jobs of the kinds in `scrub` are replaced (they may quote a
+    message)."""
     found = await connection.execute(
         select(conversations.c.id).where(conversations.c.customer_id == customer_id)
     )
     ids = list(found.scalars())
+    found = await connection.execute(
+        select(contacts.c.channel, contacts.c.address).where(contacts.c.customer_id == customer_id)
+    )
+    sent = [(row.channel, row.address) for row in found.all()]
+    updates = await connection.execute(
+        update(inbox).where(_sent_by(sent)).values(payload={}, sender=None)
+    )
+    lanes = outbox.c.lane.in_([lane_of(channel, address) for channel, address in sent])
+    cancelled = await _cancel(connection, lanes, now)
+    await connection.execute(update(outbox).where(lanes).values(lane=None))  # it names them
+    cancelled += await _cancel(
+        connection, outbox.c.conversation_id.in_(ids) & outbox.c.kind.in_(list(cancel)), now
+    )
+    for kind, payload in scrub.items():
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.conversation_id.in_(ids), outbox.c.kind == kind)
+            .values(payload=payload)
+        )
     identity = {c.name: None for c in customers.c if c.name not in _KEPT}
     await connection.execute(
         update(customers).where(customers.c.id == customer_id).values(identity)
     )
-    gone_contacts = await connection.execute(
-        delete(contacts).where(contacts.c.customer_id == customer_id)
-    )
-    gone_codes = await connection.execute(
+    await connection.execute(delete(contacts).where(contacts.c.customer_id == customer_id))
+    codes = await connection.execute(
         delete(link_codes).where(link_codes.c.customer_id == customer_id)
     )
     theirs = messages.c.conversation_id.in_(ids)
@@ -114,40 +149,51 @@ async def erase(
         .where(theirs, messages.c.source != _FROM_THE_DESK)
         .values(details={}, source_id=None)
     )
-    open_ones = conversations.c.id.in_(ids) & (conversations.c.status != "closed")
+    await connection.execute(
+        update(conversations).where(conversations.c.id.in_(ids)).values(entities={})
+    )
+    return Erased(
+        conversations=ids,
+        messages=bodies.rowcount,
+        contacts=len(sent),
+        updates=updates.rowcount,
+        link_codes=codes.rowcount,
+        closed=await _close(connection, ids, now),
+        cancelled=cancelled,
+    )
+
+
+async def _close(connection: Connection, conversation_ids: Sequence[int], now: datetime) -> int:
+    """Close those of these conversations still open; how many there were."""
+    still_open = conversations.c.id.in_(list(conversation_ids)) & (
+        conversations.c.status != "closed"
+    )
     await connection.execute(
         update(assignments)
-        .where(assignments.c.conversation_id.in_(select(conversations.c.id).where(open_ones)))
+        .where(assignments.c.conversation_id.in_(select(conversations.c.id).where(still_open)))
         .where(assignments.c.ended_at.is_(None))
         .values(ended_at=now)
     )
     closed = await connection.execute(
-        update(conversations).where(open_ones).values(status="closed", closed_at=now)
+        update(conversations).where(still_open).values(status="closed", closed_at=now)
     )
-    await connection.execute(
-        update(conversations).where(conversations.c.id.in_(ids)).values(entities={})
-    )
+    return closed.rowcount
+
+
+async def _cancel(connection: Connection, which: Any, now: datetime) -> int:
+    """Cancel the pending jobs `which` selects; how many there were."""
     cancelled = await connection.execute(
         update(outbox)
-        .where(outbox.c.conversation_id.in_(ids), outbox.c.status == _PENDING)
-        .where(outbox.c.kind.in_(list(cancel)))
+        .where(which, outbox.c.status == _PENDING)
         .values(status="cancelled", finished_at=now, locked_until=None,
                 last_error="cancelled: the customer's data was erased")
     )  # fmt: skip
-    for kind, payload in scrub.items():
-        await connection.execute(
-            update(outbox)
-            .where(outbox.c.conversation_id.in_(ids), outbox.c.kind == kind)
-            .values(payload=payload)
-        )
-    return Erased(
-        conversations=ids,
-        messages=bodies.rowcount,
-        contacts=gone_contacts.rowcount,
-        link_codes=gone_codes.rowcount,
-        closed=closed.rowcount,
-        cancelled=cancelled.rowcount,
-    )
+    return cancelled.rowcount
+
+
+def _sent_by(senders: Sequence[tuple[str, str]]) -> Any:
+    """Inbox rows from these (channel, address) pairs."""
+    return or_(false(), *(and_(inbox.c.channel == c, inbox.c.sender == a) for c, a in senders))
 
 
 async def on_the_desk(connection: Connection, conversation_ids: Sequence[int]) -> list[int]:
@@ -181,10 +227,23 @@ _EXPIRE = (
 )
 
 
-async def expire(connection: Connection, before: datetime) -> int:
-    """Erase the bodies and attachments of the messages written before `before`; how
-    many there were."""
-    return (await connection.execute(_EXPIRE, {"before": before})).rowcount
+_FORGET_UPDATES = delete(inbox).where(inbox.c.received_at < bindparam("before"))
+_FORGET_JOBS = delete(outbox).where(
+    outbox.c.created_at < bindparam("before"), outbox.c.status != _PENDING
+)
+
+
+async def expire(connection: Connection, before: datetime) -> dict[str, int]:
+    """Erase the bodies and attachments of the messages written before `before`, and
+    delete the raw updates received and the jobs finished before then (which may hold
+    a message too); how many of each."""
+    return {
+        "messages": (await connection.execute(_EXPIRE, {"before": before})).rowcount,
+        # Channels repeat an update within hours: a retention of days forgets no key
+        # that still stops a repeat.
+        "updates": (await connection.execute(_FORGET_UPDATES, {"before": before})).rowcount,
+        "jobs": (await connection.execute(_FORGET_JOBS, {"before": before})).rowcount,
+    }
 
 
 async def _rows(connection: Connection, target: Table, where: Any) -> list[dict[str, Any]]:

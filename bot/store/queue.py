@@ -79,7 +79,7 @@ _REJECTED = (
     .limit(bindparam("limit"))
 )
 _LAST_INBOUND = (
-    select(inbox.c.payload)
+    select(inbox.c.key)
     .where(inbox.c.channel == bindparam("channel"))
     .order_by(inbox.c.id.desc())
     .limit(1)
@@ -204,13 +204,14 @@ async def store_inbound(
     payload: dict[str, Any],
     now: datetime,
     rejected: str | None = None,
+    sender: str | None = None,
 ) -> bool:
-    """Keep an update from a channel (with why it was rejected, if it was); False if
-    this channel sent it before."""
+    """Keep an update from a channel (with why it was rejected, if it was, and the
+    address of who sent it, if known); False if this channel sent it before."""
     added = await connection.execute(
         _ADD_INBOUND(connection),
         {"channel": channel, "key": key, "payload": payload, "rejected": rejected,
-         "received_at": now},
+         "received_at": now, "sender": sender},
     )  # fmt: skip
     return added.first() is not None
 
@@ -225,7 +226,7 @@ async def rejected_inbound(connection: Connection, limit: int) -> list[Row[Any]]
     return list((await connection.execute(_REJECTED, {"limit": limit})).all())
 
 
-async def last_inbound(connection: Connection, channel: str) -> dict[str, Any] | None:
-    """The update from a channel stored last (where long polling resumes)."""
-    payload = (await connection.execute(_LAST_INBOUND, {"channel": channel})).scalar()
-    return dict(payload) if payload is not None else None
+async def last_inbound(connection: Connection, channel: str) -> str | None:
+    """The key of the update from a channel stored last (where long polling resumes;
+    its payload may be erased)."""
+    return (await connection.execute(_LAST_INBOUND, {"channel": channel})).scalar()

@@ -4,6 +4,7 @@ retention with a clock the test moves; the admin API and the command line."""
 
 import asyncio
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,14 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
+from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
 from bot.privacy import ADDRESS, RETENTION_LANE, Privacy, UnknownCustomer
 from bot.roles import ERASED_POST
-from bot.store import Connection
+from bot.store import Connection, queue
 from bot.store import conversations as stored
 from bot.store.privacy import ERASED
-from bot.tables import erasures, messages, outbox
+from bot.tables import erasures, inbox, messages, outbox
 from routing import ConfigError
 from tests.bot.test_admin import call
 from tests.bot.test_cli import frontdesk as run_frontdesk
@@ -34,15 +36,50 @@ REPLY = "Refunded to the card ending 4242, Ada"
 PHOTO_URL = "https://files.example/receipt-ada-0815.jpg"
 ADDRESS_OF_ADA = "chat-ada-4711"
 NAME = "Ada Lovelace"
+SPAM = "CALL ME BACK NOW on 07700 900123"
+
+
+@dataclass
+class StoringChat:
+    """The test chat as a channel that stores raw updates before acting on them, as a
+    messenger's webhook does (see roles.Reader)."""
+
+    harness: Harness
+
+    async def handle_inbound(self, payload: dict[str, Any]) -> None:
+        customers, sender = self.harness.customers, payload["from"]
+        customer = await customers.identify("chat", sender, name=payload["name"])
+        await customers.receive(customer, "chat", payload["text"], f"{sender}:u{payload['id']}")
+
+    @classmethod
+    def on(cls, harness: Harness) -> None:
+        chat = harness.channel
+        harness.channels.add(chat, sender=chat, inviter=chat, reader=cls(harness))
+
+
+async def update_from(
+    harness: Harness, sender: str, number: int, text: str, rejected: str | None = None
+) -> None:
+    """An update from `sender`, stored and (unless rejected) handled in its lane."""
+    payload = {"id": number, "from": sender, "name": NAME, "text": text}
+    async with harness.outbox.transaction() as tx:
+        now, key = harness.clock(), str(number)
+        await queue.store_inbound(tx.connection, "chat", key, payload, now, rejected, sender)
+        if rejected is None:
+            lane = inbound_lane("chat", sender)
+            await tx.enqueue(HandleInbound("chat", key), conversation_id=None, lane=lane)
+    await harness.settle()
 
 
 async def ada_talks(harness: Harness) -> tuple[int, str]:
     """Ada (named, on the test chat) is charged twice, handed to billing, sends details
-    and a photo; her employee answers; she asks for a link code. Her id and the code."""
-    customer = await harness.customers.identify("chat", ADDRESS_OF_ADA, name=NAME)
-    ada = harness.customer(ADDRESS_OF_ADA)
-    await ada.says(CHARGED)
-    await ada.says(CARD)
+    (one message over a limit, kept as rejected) and a photo; her employee answers; she
+    asks for a link code. Her id and the code."""
+    StoringChat.on(harness)
+    await update_from(harness, ADDRESS_OF_ADA, 1, CHARGED)
+    await update_from(harness, ADDRESS_OF_ADA, 2, SPAM, rejected="over the chat's limit")
+    customer = await harness.customers.identify("chat", ADDRESS_OF_ADA)
+    await harness.customer(ADDRESS_OF_ADA).says(CARD)
     photo = {"attachment": {"kind": "photo", "url": PHOTO_URL}}
     await harness.customers.receive(customer, "chat", "[photo]", "photo-1", photo)
     await harness.settle()
@@ -88,16 +125,20 @@ async def test_an_export_holds_everything_and_an_erasure_leaves_none_of_it(
             (spot.place, spot.thread)
         ]
         assert [c["code"] for c in exported["link_codes"]] == [code]
+        assert [(u["key"], u["payload"]["text"], u["rejected"]) for u in exported["inbound"]] == [
+            ("1", CHARGED, None), ("2", SPAM, "over the chat's limit")
+        ]  # fmt: skip
         assert exported["erasures"] == []
         async with harness.store.reading() as connection:
             before = await every_text(connection)
-        secrets = [NAME, ADDRESS_OF_ADA, CHARGED, CARD, REPLY, PHOTO_URL, code]
+        secrets = [NAME, ADDRESS_OF_ADA, CHARGED, CARD, REPLY, PHOTO_URL, code, SPAM]
         assert all(secret in before for secret in secrets)
 
         erasure = await harness.privacy.erase(customer, "a test")
         await harness.settle()
 
         assert (erasure.conversations, erasure.contacts, erasure.closed) == (1, 1, 1)
+        assert erasure.updates == 2  # kept, emptied: a repeat is still recognised
         assert erasure.messages == len(said)
         assert harness.desk.erased == [spot]
         async with harness.store.reading() as connection:
@@ -120,7 +161,7 @@ async def test_an_export_holds_everything_and_an_erasure_leaves_none_of_it(
         assert harness.desk.erased == [spot]  # the desk had nothing left to replace
         exported = await harness.privacy.export(customer)
         assert exported["customer"]["name"] is None
-        assert exported["contacts"] == exported["link_codes"] == []
+        assert exported["contacts"] == exported["link_codes"] == exported["inbound"] == []
         assert len(exported["erasures"]) == 2
 
 
@@ -170,8 +211,9 @@ async def test_retention_erases_old_message_bodies_once_a_day(
     tmp_path: Path, database_url: str
 ) -> None:
     async with Harness(tmp_path, config=with_retention(30), database_url=database_url) as harness:
+        StoringChat.on(harness)
+        await update_from(harness, "ada", 1, CHARGED)
         ada = harness.customer("ada")
-        await ada.says(CHARGED)
         # Two instances starting at once queue one daily job between them.
         await asyncio.gather(
             harness.privacy.schedule_retention(),
@@ -189,6 +231,10 @@ async def test_retention_erases_old_message_bodies_once_a_day(
         await harness.settle()
         assert await bodies(harness) == [ERASED] * len(first) + [CARD]
         assert await pending_expiries(harness) == [harness.clock() + timedelta(days=1)]
+        async with harness.store.reading() as connection:  # the raw update, the old jobs
+            assert (await connection.execute(select(inbox))).all() == []
+            old = outbox.c.created_at < start + timedelta(days=1)
+            assert (await connection.execute(select(outbox).where(old))).all() == []
 
         harness.clock.advance(days=20)  # the last one is 31 days old too
         await harness.settle()
@@ -201,10 +247,10 @@ async def test_without_retention_messages_are_kept(tmp_path: Path) -> None:
     async with Harness(tmp_path, config=with_retention(None)) as harness:
         await harness.customer("ada").says(CHARGED)
         await harness.privacy.schedule_retention()
+        assert await pending_expiries(harness) == []  # no daily job at all
         harness.clock.advance(days=3650)
         await harness.settle()
         assert ERASED not in await bodies(harness)
-        assert await pending_expiries(harness) == [harness.clock() + timedelta(days=1)]
 
 
 @pytest.mark.parametrize(

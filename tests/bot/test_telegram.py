@@ -502,3 +502,29 @@ async def test_updates_from_one_chat_queue_in_one_lane(app: Frontdesk) -> None:
         f"inbound:telegram:{CHAT + 1}",
         f"inbound:telegram:{CHAT}",
     ]
+
+
+async def test_an_erased_customer_leaves_no_chat_id_name_or_text(
+    app: Frontdesk, slack: FakeSlack
+) -> None:
+    """Their raw updates (a rejected one too) stay only as keys, their jobs' lanes go."""
+    words = "I was charged twice for my subscription this month"
+    await deliver(app, text(CHAT, words))
+    await deliver(app, {"update_id": 7_000_001, "message": {"chat": {"id": CHAT}, "text": "?"}})
+    await settled(app)
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        admin = {"Authorization": "Bearer admin-secret"}
+        [talk] = (await client.get("/admin/conversations", headers=admin)).json()["conversations"]
+        erased = await client.post(f"/admin/customers/{talk['customer_id']}/erase", headers=admin)
+    assert erased.json()["erasure"]["updates"] == 2
+    await settled(app)
+    async with app.store.session() as session:
+        rows = [
+            json.dumps(list(row), default=str)
+            for model in (Inbound, Message, OutboxJob)
+            for row in (await session.exec(select(*model.__table__.c))).all()  # type: ignore[attr-defined]
+        ]
+        keys = (await session.exec(select(Inbound.key).order_by(col(Inbound.id)))).all()
+    assert [row for row in rows if str(CHAT) in row or "Lovelace" in row or words in row] == []
+    assert len(keys) == 2  # kept, emptied: a repeat is still recognised
+    assert keys[-1] == "7000001"
