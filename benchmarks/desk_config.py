@@ -1,8 +1,8 @@
 """The config.yml the app runs with in the bench: the shipped company, triage and teams,
 with 1,000 employees at work around the clock, spread over its teams (as a company
-that size has them) and each reached in a DM of their own, and no abuse limits. Slack takes about one post
-a second per channel, so a busy desk is many people, not one channel; spread this way
-no conversation waits for the pacer."""
+that size has them) and each reached in a DM of their own, and no abuse limits. Slack
+takes about one post a second per channel, so a busy desk is many people, not one
+channel; spread this way no conversation waits for the pacer."""
 
 from __future__ import annotations
 
@@ -51,8 +51,10 @@ def write(path: Path, employees: int = EMPLOYEES) -> Path:
         # Every simulated visitor comes from 127.0.0.1 and writes as fast as the bench
         # drives it: the abuse limits would measure themselves, not the app.
         "limits": {
-            "messages_per_minute": 1_000_000, "message_burst": 1_000_000,
-            "address_messages_per_minute": 1_000_000, "sockets_per_address": 1_000_000,
+            "messages_per_minute": 1_000_000,
+            "message_burst": 1_000_000,
+            "address_messages_per_minute": 1_000_000,
+            "sockets_per_address": 1_000_000,
             "new_visitors_per_minute": 1_000_000,
         },
     }

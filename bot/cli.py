@@ -177,6 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import SLACK_MISSING, create_app
     from bot.logs import configure
+    from bot.widget import MAX_FRAME
 
     settings = Settings.from_env()
     configure()
@@ -193,7 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_config=None,
-        ws_max_size=64 * 1024,
+        ws_max_size=MAX_FRAME,  # a larger frame closes the socket with 1009
         proxy_headers=True,
     )
     return 0
