@@ -4,16 +4,15 @@ line and the key."""
 from __future__ import annotations
 
 import difflib
-import string
 import types
 import typing
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,9 +24,11 @@ from pydantic import (
 )
 
 from routing.document import ConfigError, Document, Problem
+from routing.escalation import Days, Duration, Escalation, holidays
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
 from routing.retention import Retention
+from routing.texts import Texts
 
 Channel = Literal["web", "telegram"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
@@ -67,86 +68,6 @@ class Company(_Strict):
     bot_name: str
 
 
-def _placeholders(allowed: set[str]) -> Any:
-    """A template string whose {placeholders} must all be known."""
-
-    def check(value: str) -> str:
-        used = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
-        if unknown := used - allowed:
-            names = ", ".join(sorted(unknown))
-            raise ValueError(
-                f"unknown placeholder {names}; available: {', '.join(sorted(allowed))}"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-_BOT = {"bot_name", "company"}
-_PERSON = {"name", "first_name", "title", "hours", "when"}
-
-
-class Texts(_Strict):
-    """What the bot says. `{placeholders}` are filled in; each key lists its own."""
-
-    greeting: Annotated[str, _placeholders(_BOT)] = (
-        "Hi! I'm {bot_name}, a bot. I'll put you in touch with the right person at "
-        "{company}. What can we help you with?"
-    )
-    intro: Annotated[str, _placeholders(_BOT)] = (
-        "Hi, I'm {bot_name}, a bot. I'll find the right person at {company} for you."
-    )
-    clarify: Annotated[str, _placeholders(set())] = (
-        "So I get you to the right person: is it about one of these?"
-    )
-    something_else: Annotated[str, _placeholders(set())] = "Something else"
-    goodbye: Annotated[str, _placeholders(set())] = (
-        "Thanks for getting in touch! Write here any time you need us."
-    )
-    not_given: Annotated[str, _placeholders(set())] = "No problem, I'll pass it on as it is."
-    nlu_down: Annotated[str, _placeholders(set())] = (
-        "I can't read messages right now, so I've passed yours straight to a person."
-    )
-    # A handoff is introduced in two sentences: who will answer, and when.
-    handoff: Annotated[str, _placeholders(_PERSON)] = "{name} ({title}) will answer you here."
-    welcome_back: Annotated[str, _placeholders(_PERSON)] = (
-        "Welcome back! {name}, who helped you last time, will answer you here."
-    )
-    standing_in: Annotated[str, _placeholders(_PERSON | {"previous", "why"})] = (
-        "{previous} helped you last time but {why}, so {name} ({title}) will answer you here."
-    )
-    transferred: Annotated[str, _placeholders(_PERSON | {"previous"})] = (
-        "{previous} has passed your conversation to {name} ({title}), who will answer you here."
-    )
-    usually: Annotated[str, _placeholders(_PERSON)] = "{first_name} usually answers {hours}."
-    later: Annotated[str, _placeholders(_PERSON)] = (
-        "{first_name} is back {when}. Your message is saved, so you can close this window."
-    )
-    busy: Annotated[str, _placeholders(_PERSON)] = (
-        "{first_name} is helping other customers right now and will answer as soon as possible."
-    )
-    away: Annotated[str, _placeholders(_PERSON)] = (
-        "{first_name} is away right now; your message is saved and will be answered."
-    )
-    linked: Annotated[str, _placeholders(set())] = (
-        "Done: your chat on our website and this chat are now linked, so your history "
-        "and the people who helped you follow you here."
-    )
-    link_expired: Annotated[str, _placeholders(set())] = (
-        "That link has expired or was already used; open a new one from the chat on our "
-        "website. You can also just write here."
-    )
-    closed: Annotated[str, _placeholders({"name"})] = (
-        "{name} closed this conversation. Write here any time to start a new one."
-    )
-    ask: dict[str, Annotated[str, _placeholders(set())]] = Field(
-        default_factory=lambda: {
-            "order_id": "What's your order number? It's in your order confirmation e-mail.",
-            "email": "Which e-mail address is your account under?",
-        }
-    )
-
-
 class Triage(_Strict):
     min_confidence: float = Field(0.6, ge=0.0, le=1.0)
     collect: dict[str, Names] = Field(default_factory=dict)
@@ -160,6 +81,7 @@ class Team(_Strict):
     id: Identifier
     name: str
     slack_channel: str | None = None
+    first_reply_within: Duration | None = None  # unset: escalation.first_reply_within
 
 
 class Employee(_Strict):
@@ -172,6 +94,13 @@ class Employee(_Strict):
     languages: Names = ("en",)
     max_open: int = Field(5, ge=1)
     hours: Hours
+    holidays: tuple[Days, ...] = ()  # off besides the company's holidays
+
+    @model_validator(mode="after")
+    def _off_on_holidays(self) -> Employee:
+        # Frozen, but still being made: `hours` is the one answer to "at work?".
+        object.__setattr__(self, "hours", self.hours.off_on(holidays(self.holidays)))
+        return self
 
 
 class Condition(_Strict):
@@ -214,6 +143,18 @@ class RoutingConfig(_Strict):
     widget: Widget = Widget()
     limits: Limits = Limits()
     retention: Retention = Retention()
+    escalation: Escalation = Escalation()
+    holidays: tuple[Days, ...] = ()  # the company's: nobody works
+
+    @model_validator(mode="after")
+    def _company_holidays(self) -> RoutingConfig:
+        if self.holidays:
+            off = holidays(self.holidays)
+            employees = tuple(
+                e.model_copy(update={"hours": e.hours.off_on(off)}) for e in self.employees
+            )
+            object.__setattr__(self, "employees", employees)  # still being made
+        return self
 
     @cached_property
     def _teams(self) -> dict[str, Team]:
@@ -240,6 +181,13 @@ class RoutingConfig(_Strict):
 
     def members(self, team_id: str) -> tuple[Employee, ...]:
         return self._members[team_id]
+
+    def first_reply_within(self, team_id: str | None) -> timedelta | None:
+        """How soon a conversation routed within a team needs its first reply."""
+        team = self._teams.get(team_id or "")
+        if team is not None and team.first_reply_within is not None:
+            return team.first_reply_within
+        return self.escalation.first_reply_within
 
 
 def load_config(

@@ -11,6 +11,17 @@ import yaml
 Path = tuple[str | int, ...]
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML that reads no dates by itself: the key that wants one reads it and can say
+    what is wrong with it (PyYAML raises a bare ValueError for 2026-13-24)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a config file: where (a path of keys and indexes) and what."""
@@ -46,8 +57,8 @@ class Document:
     @classmethod
     def parse(cls, text: str, source: str) -> Document:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=_Loader)
+            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - safe: a SafeLoader
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None

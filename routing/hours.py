@@ -1,20 +1,20 @@
-"""Weekly working hours in a timezone: parsing `mon-fri: "09:00-17:30"` and asking
-whether someone is at work at a given instant, or when they next will be."""
+"""Weekly working hours in a timezone, less holidays: parsing `mon-fri: "09:00-17:30"`,
+asking whether someone is at work at a given instant or when they next will be, and
+counting working time between two instants."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-# Far enough back to catch a shift that began yesterday and runs past midnight,
-# far enough ahead to find next week's first shift.
+# Far enough back to catch a shift that began yesterday and runs past midnight.
 _LOOK_BEHIND_DAYS = 1
-_LOOK_AHEAD_DAYS = 8
 _DAY = 24 * 60
 
 
@@ -39,8 +39,12 @@ class Shift:
 
 @dataclass(frozen=True)
 class WorkingHours:
+    """When someone works. A holiday (a local date) cancels the shifts that start on it,
+    so a night shift belongs to the evening it begins."""
+
     timezone: ZoneInfo
     shifts: tuple[Shift, ...]
+    holidays: frozenset[date] = frozenset()
 
     @classmethod
     def parse(cls, timezone: str, days: Mapping[str, str]) -> WorkingHours:
@@ -62,6 +66,10 @@ class WorkingHours:
         if not shifts:
             raise HoursError(None, 'no working days given (add e.g. mon-fri: "09:00-17:30")')
         return cls(zone, tuple(sorted(shifts)))
+
+    def off_on(self, holidays: Collection[date]) -> WorkingHours:
+        """These hours with `holidays` off as well."""
+        return replace(self, holidays=self.holidays | frozenset(holidays)) if holidays else self
 
     def describe(self) -> str:
         """`Mon-Fri 09:00-17:30, Sat 10:00-14:00 (Europe/London)`."""
@@ -90,9 +98,12 @@ class WorkingHours:
         local = now.astimezone(self.timezone)
         minute = local.hour * 60 + local.minute
         today, yesterday = local.weekday(), (local.weekday() - 1) % 7
+        day = local.date()
+        on_today = day not in self.holidays
+        on_yesterday = day - timedelta(days=1) not in self.holidays
         return any(
-            (shift.weekday == today and shift.start <= minute < shift.end)
-            or (shift.weekday == yesterday and minute + _DAY < shift.end)
+            (on_today and shift.weekday == today and shift.start <= minute < shift.end)
+            or (on_yesterday and shift.weekday == yesterday and minute + _DAY < shift.end)
             for shift in self.shifts
         )
 
@@ -103,16 +114,55 @@ class WorkingHours:
                 return now
             if start > now:
                 return start
-        raise AssertionError("a weekly schedule with shifts always opens within 8 days")
+        raise AssertionError("a weekly schedule with shifts always opens again")
 
-    def _intervals(self, now: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Shift intervals in UTC, in order, from yesterday (local) to a week ahead."""
-        today = now.astimezone(self.timezone).date()
-        for offset in range(-_LOOK_BEHIND_DAYS, _LOOK_AHEAD_DAYS + 1):
-            day = today + timedelta(days=offset)
+    def working_seconds(self, start: datetime, end: datetime) -> float:
+        """How much of the time from `start` to `end` falls inside working hours."""
+        total = 0.0
+        for opens, closes in self._intervals(start, until=end):
+            if opens >= end:
+                break
+            total += max((min(closes, end) - max(opens, start)).total_seconds(), 0.0)
+        return total
+
+    def after_working(self, start: datetime, seconds: float) -> datetime:
+        """The instant when `seconds` of working time have passed since `start`."""
+        if seconds <= 0:
+            return start
+        left = timedelta(seconds=seconds)
+        for opens, closes in self._intervals(start):
+            opens = max(opens, start)
+            if closes <= opens:
+                continue
+            if opens + left <= closes:
+                return opens + left
+            left -= closes - opens
+        raise AssertionError("a weekly schedule with shifts always opens again")
+
+    def _intervals(
+        self, since: datetime, until: datetime | None = None
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Working intervals in UTC, in order and not overlapping, from the local day
+        before `since` on (up to `until`, or for ever: with finitely many holidays a
+        weekly schedule always opens again, so callers that stop at the first fitting
+        interval end)."""
+        first = since.astimezone(self.timezone).date() - timedelta(days=_LOOK_BEHIND_DAYS)
+        days: Iterator[date] = (first + timedelta(days=n) for n in itertools.count())
+        if until is not None:
+            last = until.astimezone(self.timezone).date()
+            days = itertools.takewhile(lambda day: day <= last, days)
+        reached: datetime | None = None  # where the last interval ended
+        for day in days:
+            if day in self.holidays:
+                continue
             for shift in self.shifts:
                 if shift.weekday == day.weekday():
-                    yield self._at(day, shift.start), self._at(day, shift.end)
+                    opens, closes = self._at(day, shift.start), self._at(day, shift.end)
+                    if reached is not None:
+                        opens = max(opens, reached)  # shifts that overlap count once
+                    if closes > opens:
+                        reached = closes
+                        yield opens, closes
 
     def _at(self, day: date, minutes: int) -> datetime:
         # Wall-clock arithmetic on an aware datetime, then conversion: 09:00 stays

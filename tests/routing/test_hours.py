@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -171,3 +171,96 @@ def test_open_exactly_when_the_next_opening_is_now(hours: WorkingHours) -> None:
 )
 def test_describe(timezone: str, days: dict[str, str], text: str) -> None:
     assert WorkingHours.parse(timezone, days).describe() == text
+
+
+# Holidays: Tue 24 Nov off in London; in Los Angeles, Monday 23 Nov off, which cancels
+# the night shift that starts that Monday evening (not the one that ends that morning).
+LONDON_TUESDAY_OFF = LONDON_OFFICE.off_on({date(2026, 11, 24)})
+LA_MONDAY_OFF = LA_NIGHTS.off_on({date(2026, 11, 23)})
+TWO_WEEKS_OFF = LONDON_OFFICE.off_on({date(2026, 11, 23) + timedelta(days=n) for n in range(14)})
+OVERLAPPING = WorkingHours.parse("UTC", {"mon": "20:00-04:00", "tue": "02:00-06:00"})
+
+
+@pytest.mark.parametrize(
+    ("hours", "now", "is_open"),
+    [
+        (LONDON_TUESDAY_OFF, utc(2026, 11, 23, 12, 0), True),
+        (LONDON_TUESDAY_OFF, utc(2026, 11, 24, 12, 0), False),
+        (LONDON_TUESDAY_OFF, utc(2026, 11, 25, 12, 0), True),
+        (LA_MONDAY_OFF, utc(2026, 11, 23, 11, 0), True),  # Mon 03:00, Sunday's shift
+        (LA_MONDAY_OFF, utc(2026, 11, 24, 7, 0), False),  # Mon 23:00, Monday's shift
+        (LA_MONDAY_OFF, utc(2026, 11, 24, 11, 0), False),  # Tue 03:00, Monday's shift
+        (LA_MONDAY_OFF, utc(2026, 11, 25, 7, 0), True),  # Tue 23:00
+    ],
+)
+def test_a_holiday_is_not_working_time(hours: WorkingHours, now: datetime, is_open: bool) -> None:
+    assert hours.is_open(now) is is_open
+    assert (hours.next_opening(now) == now) is is_open
+
+
+@pytest.mark.parametrize(
+    ("hours", "now", "opening"),
+    [
+        (LONDON_TUESDAY_OFF, utc(2026, 11, 23, 18, 0), utc(2026, 11, 25, 9, 0)),
+        (LA_MONDAY_OFF, utc(2026, 11, 23, 15, 0), utc(2026, 11, 25, 6, 0)),
+        (TWO_WEEKS_OFF, utc(2026, 11, 23, 10, 0), utc(2026, 12, 7, 9, 0)),  # past 8 days
+    ],
+)
+def test_the_next_opening_skips_holidays(
+    hours: WorkingHours, now: datetime, opening: datetime
+) -> None:
+    assert hours.next_opening(now) == opening
+
+
+MINUTES = 60.0
+HOURS = 60 * MINUTES
+
+# (hours, start, end, working seconds between)
+WORKING_TIME = [
+    (LONDON_OFFICE, utc(2026, 11, 23, 10, 0), utc(2026, 11, 23, 10, 15), 15 * MINUTES),
+    (LONDON_OFFICE, utc(2026, 11, 23, 10, 0), utc(2026, 11, 23, 10, 0), 0.0),
+    (LONDON_OFFICE, utc(2026, 11, 23, 7, 0), utc(2026, 11, 23, 9, 10), 10 * MINUTES),
+    (LONDON_OFFICE, utc(2026, 11, 23, 17, 25), utc(2026, 11, 24, 9, 10), 15 * MINUTES),
+    (LONDON_OFFICE, utc(2026, 11, 23, 20, 0), utc(2026, 11, 24, 3, 0), 0.0),  # a night
+    (LONDON_OFFICE, utc(2026, 11, 27, 17, 0), utc(2026, 11, 30, 9, 30), 60 * MINUTES),  # weekend
+    (LONDON_OFFICE, utc(2026, 11, 23, 0, 0), utc(2026, 11, 30, 0, 0), 5 * 8.5 * HOURS),  # a week
+    (LONDON_OFFICE, utc(2026, 3, 27, 17, 0), utc(2026, 3, 30, 8, 30), 60 * MINUTES),  # DST
+    (LONDON_TUESDAY_OFF, utc(2026, 11, 23, 17, 25), utc(2026, 11, 25, 9, 10), 15 * MINUTES),
+    (LA_NIGHTS, utc(2026, 11, 23, 5, 0), utc(2026, 11, 23, 15, 0), 8 * HOURS),  # Sun night
+    (LA_MONDAY_OFF, utc(2026, 11, 23, 5, 0), utc(2026, 11, 25, 7, 0), 9 * HOURS),
+    (OVERLAPPING, utc(2026, 11, 23, 0, 0), utc(2026, 11, 25, 0, 0), 10 * HOURS),  # counted once
+]
+
+
+@pytest.mark.parametrize(("hours", "start", "end", "seconds"), WORKING_TIME)
+def test_working_seconds(
+    hours: WorkingHours, start: datetime, end: datetime, seconds: float
+) -> None:
+    assert hours.working_seconds(start, end) == seconds
+
+
+@pytest.mark.parametrize(("hours", "start", "end", "seconds"), WORKING_TIME)
+def test_after_working_is_the_inverse(
+    hours: WorkingHours, start: datetime, end: datetime, seconds: float
+) -> None:
+    """The instant `seconds` of work after `start` is `end`, or the last moment of work
+    before it (`end` may lie in time off)."""
+    due = hours.after_working(start, seconds)
+    assert due <= end
+    assert hours.working_seconds(start, due) == seconds
+    assert hours.working_seconds(due, end) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("hours", "start", "seconds", "due"),
+    [
+        (LONDON_OFFICE, utc(2026, 11, 23, 10, 0), 15 * MINUTES, utc(2026, 11, 23, 10, 15)),
+        (LONDON_OFFICE, utc(2026, 11, 23, 17, 25), 15 * MINUTES, utc(2026, 11, 24, 9, 10)),
+        (LONDON_OFFICE, utc(2026, 11, 23, 20, 0), 15 * MINUTES, utc(2026, 11, 24, 9, 15)),
+        (LONDON_OFFICE, utc(2026, 11, 27, 17, 25), 15 * MINUTES, utc(2026, 11, 30, 9, 10)),
+        (LONDON_TUESDAY_OFF, utc(2026, 11, 23, 17, 25), 15 * MINUTES, utc(2026, 11, 25, 9, 10)),
+        (TWO_WEEKS_OFF, utc(2026, 11, 23, 10, 0), 15 * MINUTES, utc(2026, 12, 7, 9, 15)),
+    ],
+)
+def test_after_working(hours: WorkingHours, start: datetime, seconds: float, due: datetime) -> None:
+    assert hours.after_working(start, seconds) == due
