@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     Table,
+    Text,
     and_,
     bindparam,
     delete,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.sql.elements import ColumnClause
+from sqlmodel import SQLModel
 
 from bot.store import Connection
 from bot.store.rows import add, models
@@ -46,6 +48,14 @@ ERASED = "[erased]"  # what an erased message says
 _KEPT = {"id", "language", "tags", "created_at", "verified"}
 _PENDING: ColumnClause[str] = literal_column("'pending'")
 _FROM_THE_DESK = "desk"  # messages' source for what employees wrote: their ids stay
+
+
+def _also_theirs() -> list[Table]:
+    """The other tables with a row per customer (their ratings, say): exported whole;
+    erased of their free text (Text columns: the customer's own words), the rest (a
+    score, a time) kept for reports."""
+    known = {customers, contacts, conversations, link_codes, erasures, inbox, outbox}
+    return [t for t in SQLModel.metadata.sorted_tables if "customer_id" in t.c and t not in known]
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,9 @@ async def everything(connection: Connection, customer_id: int) -> dict[str, Any]
         "inbound": await _rows(connection, inbox, _sent_by(sent)),
         "link_codes": await _rows(connection, link_codes, link_codes.c.customer_id == customer_id),
         "erasures": await _rows(connection, erasures, erasures.c.customer_id == customer_id),
-    }
+        **{t.name: await _rows(connection, t, t.c.customer_id == customer_id)
+           for t in _also_theirs()},
+    }  # fmt: skip
 
 
 async def erase(
@@ -135,6 +147,11 @@ async def erase(
             .values(payload=payload)
         )
     identity = {c.name: None for c in customers.c if c.name not in _KEPT}
+    for other in _also_theirs():
+        if words := {c.name: None for c in other.c if isinstance(c.type, Text)}:
+            await connection.execute(
+                update(other).where(other.c.customer_id == customer_id).values(words)
+            )
     await connection.execute(
         update(customers).where(customers.c.id == customer_id).values(identity)
     )

@@ -385,10 +385,11 @@ async def test_the_command_line_exports_and_erases(tmp_path: Path, database_url:
     async with Harness(tmp_path, database_url=database_url) as harness:
         queued = await harness.query(
             lambda connection: connection.execute(
-                select(outbox.c.kind).where(outbox.c.status == "pending")
+                select(outbox.c.conversation_id)
+                .where(outbox.c.status == "pending", outbox.c.kind == "desk.erase")
             )
-        )
-        assert list(queued.scalars()) == ["desk.erase"]  # for the app to run
+        )  # fmt: skip
+        assert list(queued.scalars()) == [data["conversations"][0]["id"]]  # for the app to run
 
     for action in ("export", "erase"):
         missing = await asyncio.to_thread(run_frontdesk, "customers", action, "999", **env)
