@@ -18,8 +18,10 @@ from starlette.routing import Route
 
 from bot import payloads
 from bot.dryrun import dry_run
+from bot.presenter import within
 from bot.privacy import Privacy, UnknownCustomer
-from bot.store import Store, queue
+from bot.reply_times import usual_replies
+from bot.store import Connection, Store, queue
 from bot.store import conversations as stored
 from bot.tables import utcnow
 from nlu import Classification
@@ -93,27 +95,8 @@ class Admin:
         return guarded
 
     async def roster(self, request: Request) -> Response:
-        config, now = self.config(), self.clock()
         async with self.store.reading() as connection:
-            roster = await stored.roster(connection)
-        people = []
-        for employee in config.employees:
-            state = roster.get(employee.id, EmployeeState())
-            at_work = employee.hours.is_open(now)
-            people.append(
-                {
-                    "id": employee.id,
-                    "name": employee.name,
-                    "teams": list(employee.teams),
-                    "open_conversations": state.open_conversations,
-                    "max_open": employee.max_open,
-                    "away": state.away,
-                    "at_work": at_work,
-                    "available": availability(employee, state, now) == "available",
-                    "next_shift": None if at_work else employee.hours.next_opening(now).isoformat(),
-                    "hours": employee.hours.describe(),
-                }
-            )
+            people = await _roster(connection, self.config(), self.clock())
         return JSONResponse({"employees": people})
 
     async def conversations(self, request: Request) -> Response:
@@ -236,6 +219,37 @@ class Admin:
             return _error(404, str(exc))
         summary = {**asdict(done), "erased_at": done.erased_at.isoformat()}
         return JSONResponse({"erasure": summary, "summary": done.describe()})
+
+
+async def _roster(
+    connection: Connection, config: RoutingConfig, now: datetime
+) -> list[dict[str, Any]]:
+    """Each employee's load and availability, and how fast they usually reply (the
+    figure the bot promises customers; None with too few replies lately)."""
+    roster = await stored.roster(connection)
+    replies = await usual_replies(connection, [e.id for e in config.employees], now)
+    people = []
+    for employee in config.employees:
+        state = roster.get(employee.id, EmployeeState())
+        at_work = employee.hours.is_open(now)
+        usual = replies.get(employee.id)
+        people.append(
+            {
+                "id": employee.id,
+                "name": employee.name,
+                "teams": list(employee.teams),
+                "open_conversations": state.open_conversations,
+                "max_open": employee.max_open,
+                "away": state.away,
+                "at_work": at_work,
+                "available": availability(employee, state, now) == "available",
+                "next_shift": None if at_work else employee.hours.next_opening(now).isoformat(),
+                "hours": employee.hours.describe(),
+                "usual_reply_seconds": usual,
+                "usually_replies_within": within(usual) if usual is not None else None,
+            }
+        )
+    return people
 
 
 def _limit(request: Request) -> int:

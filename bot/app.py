@@ -22,14 +22,18 @@ from bot.customers import Customers
 from bot.delivery import Delivery
 from bot.desk import DeskWork
 from bot.employees import Employees
+from bot.escalation import Escalation
 from bot.jobs import (
+    AlertTeam,
     Deliver,
     EraseFromDesk,
+    Escalate,
     ExpireMessages,
     HandleInbound,
     OpenCard,
     PostInThread,
     PostNote,
+    Remind,
     Triage,
     UpdateCard,
 )
@@ -115,6 +119,9 @@ def build(settings: Settings) -> Runtime:
     outbox.handle(Deliver, delivery.deliver)
     runtime.privacy = Privacy(conversations)
     outbox.handle(ExpireMessages, runtime.privacy.expire)
+    escalation = Escalation(conversations)
+    outbox.handle(Remind, escalation.remind)
+    outbox.handle(Escalate, escalation.escalate)
     if settings.slack_connected:
         slack = SlackDesk(settings, lambda: runtime.config)
         runtime.slack = SlackEvents(settings, slack, Employees(conversations))
@@ -124,6 +131,7 @@ def build(settings: Settings) -> Runtime:
         outbox.handle(PostNote, desk.post_note)
         outbox.handle(UpdateCard, desk.update_card)
         outbox.handle(EraseFromDesk, desk.erase)
+        outbox.handle(AlertTeam, desk.alert_team)
     return runtime
 
 

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from bot.jobs import Deliver
+from bot.jobs import Deliver, Escalate, Remind
 from bot.metrics import Metrics
 from bot.outbox import Outbox, Tx
+from bot.presenter import introduction
+from bot.reply_times import usual_reply
 from bot.roles import Channels, Person
 from bot.store import Store
 from bot.store import conversations as stored
@@ -21,6 +23,27 @@ from bot.triage import Reply
 from routing import Decision, RoutingConfig, RoutingRequest, Target, considered, route_to
 
 UNKNOWN_PERSON = "Your contact"  # someone no longer in the config
+
+
+def reply_due(config: RoutingConfig, assignment: Assignment) -> tuple[datetime, datetime] | None:
+    """When the assignee is reminded and when the conversation moves on, if it has no
+    reply by then: shares of `first_reply_within` of their working time after the
+    assignment (None: no escalation for its team). Routed to a person, the team is their
+    first."""
+    if not config.has_employee(assignment.employee_id):
+        return None
+    employee = config.employee(assignment.employee_id)
+    within = config.first_reply_within(escalation_team(config, assignment))
+    if within is None:
+        return None
+    seconds, start = within.total_seconds(), assignment.assigned_at
+    remind = employee.hours.after_working(start, seconds * config.escalation.remind_at)
+    return remind, employee.hours.after_working(start, seconds)
+
+
+def escalation_team(config: RoutingConfig, assignment: Assignment) -> str:
+    """The team a conversation moves within when nobody replies."""
+    return assignment.team_id or config.employee(assignment.employee_id).teams[0]
 
 
 def customer_news(customer_id: int, message_id: int) -> str:
@@ -82,7 +105,8 @@ class Conversations:
         self, tx: Tx, conversation: Conversation, decision: Decision, *, status: str = "waiting"
     ) -> Assignment:
         """Give the conversation to the person routing chose (the caller puts a card on
-        their desk, or keeps the current one)."""
+        their desk, or keeps the current one). One left `waiting` for its first reply
+        gets a reminder and an escalation when `first_reply_within` says (escalation.py)."""
         assignment = await stored.assign(
             tx.connection,
             Assignment(
@@ -96,7 +120,43 @@ class Conversations:
             status,
         )
         conversation.employee_id, conversation.status = decision.employee.id, status
+        if status == "waiting":
+            await self._expect_reply(tx, assignment)
         return assignment
+
+    async def _expect_reply(self, tx: Tx, assignment: Assignment) -> None:
+        """Timers in the outbox (on no lane: they must not hold up the conversation's
+        messages), due after so much of the assignee's working time; each checks again
+        when it runs."""
+        due = reply_due(self.config(), assignment)
+        if due is not None:
+            remind, escalate = due
+            conversation = assignment.conversation_id
+            await tx.enqueue(Remind(key(assignment)), conversation_id=conversation,
+                             lane=None, run_after=remind)  # fmt: skip
+            await tx.enqueue(Escalate(key(assignment)), conversation_id=conversation,
+                             lane=None, run_after=escalate)  # fmt: skip
+
+    async def introduce(
+        self,
+        tx: Tx,
+        conversation: Conversation,
+        decision: Decision,
+        *,
+        previous: str | None = None,
+        handed_over_by: str | None = None,
+        escalated_from: str | None = None,
+    ) -> None:
+        """The bot tells the customer who answers them now (`previous`: who helped them
+        last time), and when: how fast that person usually replies, or their hours."""
+        config, now = self.config(), self.clock()
+        employee = decision.employee.id
+        usual = await usual_reply(tx.connection, employee, now) if decision.available else None
+        text = introduction(
+            decision, config, previous, now,
+            handed_over_by=handed_over_by, escalated_from=escalated_from, reply_time=usual,
+        )  # fmt: skip
+        await self.say(tx, conversation, Reply(text), introduces=employee)
 
     async def reroute(
         self,

@@ -13,7 +13,6 @@ from typing import Any
 from bot.conversations import Conversations, customer_news
 from bot.jobs import HandleInbound, OpenCard, PostInThread, Triage
 from bot.outbox import GiveUp, Record, Tx, Work
-from bot.presenter import introduction
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store import queue
@@ -202,8 +201,7 @@ class Customers:
         roster = await stored.roster(connection, considered(request, config))
         decision = route(request, roster, config, now)
         assignment = await self.conversations.assign(tx, conversation, decision)
-        text = introduction(decision, config, previous, now)
-        await self.conversations.say(tx, conversation, Reply(text), introduces=decision.employee.id)
+        await self.conversations.introduce(tx, conversation, decision, previous=previous)
         # The card shows the conversation up to this message; later ones follow it.
         await tx.enqueue(OpenCard(key(assignment), key(trigger)), conversation_id=conversation.id)
         rule = decision.rule.name if decision.rule else "fallback"

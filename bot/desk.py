@@ -5,7 +5,7 @@ to the customer. Runs the desk's jobs (see jobs.py)."""
 from __future__ import annotations
 
 from bot.conversations import Conversations
-from bot.jobs import EraseFromDesk, OpenCard, PostInThread, PostNote, UpdateCard
+from bot.jobs import AlertTeam, EraseFromDesk, OpenCard, PostInThread, PostNote, UpdateCard
 from bot.outbox import Record, RetryLater, Tx, Work
 from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
 from bot.store import Connection
@@ -65,6 +65,19 @@ class DeskWork:
             spot = await self._spot(connection, conversation)
         await self.desk.note(spot, work.job.text, Attempt(work.id, work.attempt))
 
+    async def alert_team(self, work: Work[AlertTeam]) -> None:
+        """Where the team works together; a team without such a place (each in their own
+        direct messages) is told in the conversation's thread instead."""
+        config, attempt = self.conversations.config(), Attempt(work.id, work.attempt)
+        team = config.team(work.job.team_id) if config.has_team(work.job.team_id) else None
+        if team is not None and await self.desk.alert(team, work.job.text, attempt):
+            return
+        async with self.store.reading() as connection:
+            conversation = await stored.conversation(connection, work.conversation_id or 0)
+            assert conversation is not None
+            spot = await self._spot(connection, conversation)
+        await self.desk.note(spot, work.job.text, attempt)
+
     async def update_card(self, work: Work[UpdateCard]) -> None:
         """After a close, transfer or take-over, the card says so (a transfer's old card
         also says that its thread no longer reaches the customer)."""
@@ -81,6 +94,9 @@ class DeskWork:
             status = f"Closed by {await self._name(job.by)}. A reply in this thread reopens it."
         elif job.change == "transferred":
             status = f"Transferred to {to} by {await self._name(job.by)}."
+            note = f"{status} Messages in this thread no longer reach the customer."
+        elif job.change == "escalated":
+            status = f"Handed over to {to}: the customer had no first reply in time."
             note = f"{status} Messages in this thread no longer reach the customer."
         else:
             note = f"{to} took this conversation over: only {to}'s replies reach the customer now."

@@ -10,13 +10,12 @@ from typing import Literal
 from bot.conversations import Conversations
 from bot.jobs import OpenCard, UpdateCard
 from bot.outbox import Tx
-from bot.presenter import introduction
 from bot.store import conversations as stored
 from bot.store.messages import add_once
 from bot.store.rows import change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply
-from routing import Decision, RoutingConfig, Target
+from routing import Decision, Target
 
 Written = Literal["delivered", "internal", "duplicate", "unknown"]
 NOTE = "note:"
@@ -94,7 +93,10 @@ class Employees:
             old = conversation.thread_id
             assignment = await self.conversations.assign(tx, conversation, decision)
             await change(tx.connection, conversation, thread_id=None)  # until the new card
-            await self._introduce(tx, conversation, decision, config, previous)
+            handed_over_by = self.conversations.person(previous).name
+            await self.conversations.introduce(
+                tx, conversation, decision, handed_over_by=handed_over_by
+            )
             at = None
             if old is not None:
                 spot = await stored.thread(tx.connection, old)
@@ -124,32 +126,21 @@ class Employees:
                 why=f"{employee.name} took the conversation over.",
             )  # fmt: skip
             await self.conversations.assign(tx, conversation, decision, status="open")
-            await self._introduce(tx, conversation, decision, config, previous)
+            handed_over_by = self.conversations.person(previous).name
+            await self.conversations.introduce(
+                tx, conversation, decision, handed_over_by=handed_over_by
+            )
             await tx.enqueue(
                 UpdateCard("taken_over", to=employee_id), conversation_id=conversation_id
             )
         return True
-
-    async def _introduce(
-        self,
-        tx: Tx,
-        conversation: Conversation,
-        decision: Decision,
-        config: RoutingConfig,
-        previous: str | None,
-    ) -> None:
-        text = introduction(
-            decision, config, None, self.conversations.clock(),
-            handed_over_by=self.conversations.person(previous).name,
-        )  # fmt: skip
-        employee = decision.employee.id
-        await self.conversations.say(tx, conversation, Reply(text), introduces=employee)
 
     async def _replied(self, tx: Tx, conversation: Conversation) -> None:
         """The assigned employee answered: the conversation is open again if it was
         closed, and the first reply's time is recorded."""
         now = self.conversations.clock()
         await change(tx.connection, conversation, status="open", closed_at=None)
-        waited = await stored.first_reply(tx.connection, key(conversation), now)
+        hours = self.conversations.config().employee(conversation.employee_id or "").hours
+        waited = await stored.first_reply(tx.connection, key(conversation), now, hours)
         if waited is not None:
             self.metrics.first_response.observe(waited)

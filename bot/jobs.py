@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from bot import legacy
 
-Change = Literal["closed", "transferred", "taken_over"]
+Change = Literal["closed", "transferred", "taken_over", "escalated"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,32 @@ class Deliver:
 
 
 @dataclass(frozen=True)
+class Remind:
+    """A share of `first_reply_within` has passed since an assignment without a reply:
+    a reminder in the assignee's thread: `Escalation.remind`."""
+
+    assignment_id: int
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """`first_reply_within` has passed since an assignment without a reply: the next
+    available person of the team takes the conversation, or the team is alerted:
+    `Escalation.escalate`."""
+
+    assignment_id: int
+
+
+@dataclass(frozen=True)
+class AlertTeam:
+    """Tell a team where it works together (or, without such a place, the conversation's
+    thread): `DeskWork.alert_team`."""
+
+    team_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class HandleInbound:
     """A stored update from a channel, to act on: that channel's `handle_inbound`."""
 
@@ -84,7 +110,7 @@ class ExpireMessages:
 
 Job = (
     Triage | OpenCard | PostInThread | PostNote | UpdateCard | Deliver | HandleInbound
-    | EraseFromDesk | ExpireMessages
+    | EraseFromDesk | ExpireMessages | Remind | Escalate | AlertTeam
 )  # fmt: skip
 
 KINDS: dict[str, type[Job]] = {
@@ -97,6 +123,9 @@ KINDS: dict[str, type[Job]] = {
     "inbound.handle": HandleInbound,
     "desk.erase": EraseFromDesk,
     "retention.expire": ExpireMessages,
+    "reply.remind": Remind,
+    "reply.escalate": Escalate,
+    "team.alert": AlertTeam,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 

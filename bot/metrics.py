@@ -44,6 +44,13 @@ class Metrics:
             "frontdesk_first_response_seconds", "From handoff to the employee's first reply",
             registry=r, buckets=(30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600),
         )  # fmt: skip
+        self.escalations = Counter(
+            "frontdesk_escalations_total",
+            "Conversations without a first reply in time: moved to someone else, or the "
+            "team alerted",
+            ["outcome"],
+            registry=r,
+        )
         self.jobs = Counter(
             "frontdesk_outbox_attempts_total",
             "Outbox job attempts by outcome",

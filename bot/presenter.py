@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from routing import Decision, Employee, RoutingConfig
@@ -15,12 +16,18 @@ def introduction(
     now: datetime,
     *,
     handed_over_by: str | None = None,
+    escalated_from: str | None = None,
+    reply_time: float | None = None,
 ) -> str:
-    """Two sentences: who will answer (and how they relate to the customer), then when."""
+    """Two sentences: who will answer (and how they relate to the customer), then when:
+    from `reply_time`, the seconds of work they usually take to reply (see
+    reply_times.py), if known, else from their hours."""
     texts = config.triage.texts
     employee = decision.employee
     fields = person_fields(employee, decision.available_at, now)
-    if handed_over_by is not None:
+    if escalated_from is not None:
+        who = texts.escalated.format(previous=escalated_from, **fields)
+    elif handed_over_by is not None:
         who = texts.transferred.format(previous=handed_over_by, **fields)
     elif previous_employee == employee.id:
         who = texts.welcome_back.format(**fields)
@@ -36,7 +43,23 @@ def introduction(
         "at_capacity": texts.busy,
         "away": texts.away,
     }[decision.availability]
+    if decision.available and reply_time is not None:
+        return f"{who} {texts.replies_within.format(reply_time=within(reply_time), **fields)}"
     return f"{who} {when.format(**fields)}"
+
+
+def within(seconds: float) -> str:
+    """A reply time as a promise: `a minute`, `about 10 minutes`, `about 2 hours`."""
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 1:
+        return "a minute"
+    if minutes < 10:
+        return f"about {minutes} minutes"
+    if minutes < 55:
+        return f"about {5 * math.ceil(minutes / 5)} minutes"
+    if minutes < 90:
+        return "about an hour"
+    return f"about {round(minutes / 60)} hours"  # of working time, so no "days"
 
 
 def person_fields(

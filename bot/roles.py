@@ -149,6 +149,9 @@ class EmployeeDesk(Protocol):
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         """A note from Frontdesk for the employee, in the thread."""
 
+    async def alert(self, team: Team, text: str, attempt: Attempt) -> bool:
+        """Say `text` where the team works together; False if it has no such place."""
+
     async def update_card(self, spot: Spot, card: Card, note: str | None, attempt: Attempt) -> None:
         """Show the card as it is now, and say `note` in its thread."""
 

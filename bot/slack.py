@@ -39,7 +39,7 @@ from bot.pacing import Pacer
 from bot.roles import ERASED_POST, Attempt, Card, Line, Spot
 from bot.settings import Settings
 from bot.store.conversations import conversation_for_thread
-from routing import Employee, RoutingConfig, Target
+from routing import Employee, RoutingConfig, Target, Team
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,14 @@ class SlackDesk:
 
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         await self._post(attempt, spot.place, spot.thread, text=f":warning: {escape(text)}")
+
+    async def alert(self, team: Team, text: str, attempt: Attempt) -> bool:
+        """A post in the team's channel; a team without one works in direct messages."""
+        if not team.slack_channel:
+            return False
+        text = f":rotating_light: {escape(text)}"
+        await self._post(attempt, team.slack_channel, None, text=text)
+        return True
 
     async def update_card(self, spot: Spot, view: Card, note: str | None, attempt: Attempt) -> None:
         in_channel = spot.place in {t.slack_channel for t in self.config().teams}

@@ -161,9 +161,12 @@ class Message(SQLModel, table=True):
 
 
 class Assignment(SQLModel, table=True):
-    """Who was given a conversation, when, and why (the routing reasons)."""
+    """Who was given a conversation, when, and why (the routing reasons); when they
+    first replied, and how much of their working time that took."""
 
     __tablename__ = "assignments"
+    # A person's recent assignments (how fast they usually reply), read at each handoff.
+    __table_args__ = (Index("assignments_by_employee", "employee_id", "assigned_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversations.id", index=True)
@@ -173,6 +176,7 @@ class Assignment(SQLModel, table=True):
     reasons: list[str] = _json(list)
     assigned_at: datetime = _at()
     first_reply_at: datetime | None = _at(nullable=True)
+    first_reply_seconds: float | None = None  # working time until then
     ended_at: datetime | None = _at(nullable=True)
 
 

@@ -179,6 +179,9 @@ class RoutingConfig(_Strict):
     def has_employee(self, employee_id: str) -> bool:
         return employee_id in self._employees
 
+    def has_team(self, team_id: str) -> bool:
+        return team_id in self._teams
+
     def members(self, team_id: str) -> tuple[Employee, ...]:
         return self._members[team_id]
 

@@ -20,6 +20,7 @@ CORE = {
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
     "bot.store.privacy",
+    "bot.escalation", "bot.reply_times",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub"},

@@ -24,6 +24,7 @@ from bot.tables import (
     utcnow,
 )
 from routing import EmployeeState
+from routing.hours import WorkingHours
 
 # Literal, not a parameter: PostgreSQL matches `ON CONFLICT ... WHERE` to the partial
 # unique index while planning, and a generic plan (from the sixth run on) knows no value.
@@ -64,7 +65,19 @@ _END = (
 _FIRST_REPLY = (
     update(assignments)
     .where(assignments.c.id == bindparam("assignment"))
-    .values(first_reply_at=bindparam("at"))
+    .values(first_reply_at=bindparam("at"), first_reply_seconds=bindparam("working"))
+)
+_REPLY_TIMES = (
+    select(assignments.c.employee_id, assignments.c.first_reply_seconds)
+    .where(assignments.c.employee_id.in_(bindparam("employees", expanding=True)))
+    .where(assignments.c.assigned_at >= bindparam("since"))
+    .where(assignments.c.first_reply_seconds.is_not(None))
+    .order_by(assignments.c.assigned_at.desc())
+    .limit(bindparam("limit"))
+)
+_UNANSWERED = select(assignments.c.employee_id).where(
+    assignments.c.conversation_id == bindparam("conversation"),
+    assignments.c.first_reply_at.is_(None),
 )
 _GIVE = (
     update(conversations)
@@ -187,13 +200,34 @@ async def end_assignments(connection: Connection, conversation_id: int, at: date
     await connection.execute(_END, {"conversation": conversation_id, "at": at})
 
 
-async def first_reply(connection: Connection, conversation_id: int, at: datetime) -> float | None:
-    """Mark the current assignment's first reply; the seconds it took, if this was it."""
+async def first_reply(
+    connection: Connection, conversation_id: int, at: datetime, hours: WorkingHours
+) -> float | None:
+    """Mark the current assignment's first reply, with the working time (in the
+    assignee's `hours`) it took; the seconds it took, if this was it."""
     current = await latest_assignment(connection, conversation_id, current=True)
     if current is None or current.first_reply_at is not None:
         return None
-    await connection.execute(_FIRST_REPLY, {"assignment": current.id, "at": at})
+    working = hours.working_seconds(current.assigned_at, at)
+    await connection.execute(_FIRST_REPLY, {"assignment": current.id, "at": at, "working": working})
     return (at - current.assigned_at).total_seconds()
+
+
+async def reply_times(
+    connection: Connection, employee_ids: Collection[str], since: datetime, limit: int
+) -> list[tuple[str, float]]:
+    """The working time each of these employees took to their first reply, in the
+    conversations assigned to them since `since`: the newest `limit`, newest first."""
+    found = await connection.execute(
+        _REPLY_TIMES, {"employees": list(employee_ids), "since": since, "limit": limit}
+    )
+    return [(row.employee_id, float(row.first_reply_seconds)) for row in found.all()]
+
+
+async def unanswered_by(connection: Connection, conversation_id: int) -> set[str]:
+    """Who was given this conversation and never replied in it."""
+    found = await connection.execute(_UNANSWERED, {"conversation": conversation_id})
+    return set(found.scalars().all())
 
 
 async def previous_employee(connection: Connection, customer_id: int) -> str | None:

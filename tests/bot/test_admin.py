@@ -1,11 +1,14 @@
 """The admin API (token-protected) and /metrics, against the running app."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.tables import utcnow
+from tests.bot.test_escalation import seed_replies
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk
 from tests.fakes.slack import FakeSlack
@@ -54,6 +57,15 @@ async def test_roster_shows_who_is_available(frontdesk: Frontdesk) -> None:
     assert priya["available"] is True
     assert priya["hours"] == "Mon-Sun 00:00-24:00 (Europe/London)"
     assert len(people) == 11
+
+
+async def test_roster_shows_how_fast_each_person_usually_replies(frontdesk: Frontdesk) -> None:
+    await seed_replies(frontdesk.store, "priya", [8, 9, 10, 11, 45], utcnow() - timedelta(days=1))
+    await seed_replies(frontdesk.store, "tomas", [5, 5], utcnow() - timedelta(days=1))
+    people = (await call(frontdesk, "GET", "/admin/roster")).json()["employees"]
+    replies = {p["id"]: (p["usual_reply_seconds"], p["usually_replies_within"]) for p in people}
+    assert replies["priya"] == (600.0, "about 10 minutes")
+    assert replies["tomas"] == (None, None)  # too few to say
 
 
 async def test_who_would_get_this_message_and_why(frontdesk_with_rasa: Frontdesk) -> None:

@@ -16,8 +16,10 @@ from bot.store.messages import add_once, transcript
 from bot.store.rows import add, change
 from bot.tables import Assignment, Conversation, Customer, Message, Thread, contacts, customers
 from routing import EmployeeState
+from routing.hours import WorkingHours
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+OFFICE = WorkingHours.parse("Europe/London", {"mon-fri": "09:00-17:30"})
 
 
 @pytest.fixture
@@ -206,14 +208,41 @@ async def test_a_reassignment_ends_the_previous_one(store: Store) -> None:
     assert conversation.id is not None
     await assign(store, conversation, "priya", T0)
     await assign(store, conversation, "sam", T0 + timedelta(minutes=5))
-    async with store.reading() as connection:
+    async with store.transaction() as connection:
         current = await stored.latest_assignment(connection, conversation.id, current=True)
         first_reply = await stored.first_reply(
-            connection, conversation.id, T0 + timedelta(minutes=7)
+            connection, conversation.id, T0 + timedelta(minutes=7), OFFICE
         )
     assert current is not None
     assert current.employee_id == "sam"
     assert first_reply == 120.0
+
+
+async def test_first_replies_keep_the_working_time_they_took(store: Store) -> None:
+    """Monday 09:00 London: Priya answers one conversation in 10 minutes, and one from
+    17:20 the next morning at 09:05 (15 minutes of work); Sam's and the unanswered one
+    are not hers, and one from before the window is too old."""
+    conversations = [await conversation_for(store) for _ in range(5)]
+    started = [T0, T0 + timedelta(hours=8, minutes=20), T0, T0 + timedelta(hours=1),
+               T0 - timedelta(days=40)]  # fmt: skip
+    replied = [T0 + timedelta(minutes=10), T0 + timedelta(days=1, minutes=5), T0, None,
+               T0 - timedelta(days=40) + timedelta(minutes=1)]  # fmt: skip
+    who = ["priya", "priya", "sam", "priya", "priya"]
+    for conversation, employee, at, reply in zip(conversations, who, started, replied, strict=True):
+        await assign(store, conversation, employee, at)
+        if reply is not None:
+            async with store.transaction() as connection:
+                await stored.first_reply(connection, conversation.id or 0, reply, OFFICE)
+    since = T0 - timedelta(days=30)
+    async with store.reading() as connection:
+        times = await stored.reply_times(connection, ["priya"], since, limit=10)
+        both = await stored.reply_times(connection, ["priya", "sam"], since, limit=10)
+        newest = await stored.reply_times(connection, ["priya"], since, limit=1)
+        unanswered = await stored.unanswered_by(connection, conversations[3].id or 0)
+    assert times == [("priya", 900.0), ("priya", 600.0)]
+    assert sorted(both) == [("priya", 600.0), ("priya", 900.0), ("sam", 0.0)]
+    assert newest == [("priya", 900.0)]
+    assert unanswered == {"priya"}
 
 
 async def test_previous_employee_is_the_customers_latest_assignment(store: Store) -> None:

@@ -25,10 +25,10 @@ def always_open_config(
 
 
 def always_open_text(*, team_channel: str | None = None, photos: str | None = None) -> str:
-    """config.yml with every employee at work 24/7 (results must not depend on the
-    clock), optionally with the support team working in a Slack channel and photos
-    served from `photos` (this machine cannot reach acme.example)."""
-    text = (ROOT / "config.yml").read_text()
+    """config.yml with every employee at work 24/7 and no escalation (results must not
+    depend on the clock), optionally with the support team working in a Slack channel
+    and photos served from `photos` (this machine cannot reach acme.example)."""
+    text = re.sub(r"^escalation:.*\n", "", (ROOT / "config.yml").read_text(), flags=re.MULTILINE)
     if photos:
         text = text.replace("https://acme.example/team/", f"{photos}/photos/")
     text = re.sub(

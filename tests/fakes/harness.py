@@ -24,14 +24,18 @@ from bot.customers import Customers
 from bot.delivery import Delivery
 from bot.desk import DeskWork
 from bot.employees import Employees
+from bot.escalation import Escalation
 from bot.jobs import (
+    AlertTeam,
     Deliver,
     EraseFromDesk,
+    Escalate,
     ExpireMessages,
     HandleInbound,
     OpenCard,
     PostInThread,
     PostNote,
+    Remind,
     Triage,
     UpdateCard,
 )
@@ -43,7 +47,7 @@ from bot.roles import Attempt, Card, Channels, Line, Outgoing, Progress, Spot, U
 from bot.store import Store
 from nlu import Classification, Entity, IntentScore, NluUnavailable
 from nlu.training import RasaProject
-from routing import RoutingConfig, parse_config
+from routing import RoutingConfig, Team, parse_config
 from tests.fakes.frontdesk import always_open_text
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, mid-morning in Europe
@@ -107,6 +111,7 @@ class FakeDesk:
     notes: list[tuple[Spot, str]] = field(default_factory=list)
     updates: list[tuple[Spot, Card, str | None]] = field(default_factory=list)
     erased: list[Spot] = field(default_factory=list)  # threads whose posts were replaced
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # (team, text) in its channel
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -134,6 +139,13 @@ class FakeDesk:
         self.updates.append((spot, card, note))
         if note:
             self.notes.append((spot, note))
+
+    async def alert(self, team: Team, text: str, attempt: Attempt) -> bool:
+        self._fail()
+        if team.slack_channel is None:
+            return False
+        self.alerts.append((team.id, text))
+        return True
 
     async def erase_thread(self, spot: Spot) -> int:
         self._fail()
@@ -272,6 +284,9 @@ class Harness:
         self.outbox.handle(Deliver, Delivery(self.conversations).deliver)
         self.privacy = Privacy(self.conversations)
         self.outbox.handle(ExpireMessages, self.privacy.expire)
+        self.escalation = Escalation(self.conversations)
+        self.outbox.handle(Remind, self.escalation.remind)
+        self.outbox.handle(Escalate, self.escalation.escalate)
         if desk:
             self.connect_desk()
 
@@ -282,6 +297,7 @@ class Harness:
         self.outbox.handle(PostNote, work.post_note)
         self.outbox.handle(UpdateCard, work.update_card)
         self.outbox.handle(EraseFromDesk, work.erase)
+        self.outbox.handle(AlertTeam, work.alert_team)
 
     async def __aenter__(self) -> Harness:
         await self.store.upgrade()
