@@ -102,9 +102,7 @@ class Escalation:
         old = conversation.thread_id
         fresh = await self.conversations.assign(tx, conversation, decision)
         await change(tx.connection, conversation, thread_id=None)  # until the new card
-        await self.conversations.introduce(
-            tx, conversation, decision, escalated_from=previous.name
-        )
+        await self.conversations.introduce(tx, conversation, decision, escalated_from=previous.name)
         if old is not None:  # the first person's card says who has it now
             spot = await stored.thread(tx.connection, old)
             update = UpdateCard("escalated", to=decision.employee.id, at=(spot.place, spot.thread))
