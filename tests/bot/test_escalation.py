@@ -92,8 +92,10 @@ async def test_a_reply_is_counted_in_working_time(tmp_path: Path) -> None:
         assert assignment.first_reply_seconds == 600.0
 
 
-async def test_a_reminder_then_the_next_person_takes_over(tmp_path: Path) -> None:
-    async with Harness(tmp_path, config=around_the_clock()) as harness:
+async def test_a_reminder_then_the_next_person_takes_over(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with Harness(tmp_path, config=around_the_clock(), database_url=database_url) as harness:
         ada = harness.customer("ada")
         await ada.says(CHARGED)
         priya = harness.desk.thread_of("priya")
@@ -249,17 +251,20 @@ async def test_without_a_team_channel_the_alert_is_a_note_in_the_thread(tmp_path
 
 
 async def test_a_restart_between_the_reminder_and_the_escalation_escalates_once(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    config = around_the_clock()
-    async with Harness(tmp_path, config=config) as before:
+    config, url = around_the_clock(), database_url
+    async with Harness(tmp_path, config=config, database_url=url) as before:
         await before.customer("ada").says(CHARGED)
         before.clock.advance(minutes=8)
         await before.settle()
         assert len(before.desk.notes) == 1  # reminded; then the app stops
         stopped = before.clock.now
     # Two instances start over the same database, well after the escalation was due.
-    async with Harness(tmp_path, config=config) as one, Harness(tmp_path, config=config) as two:
+    async with (
+        Harness(tmp_path, config=config, database_url=url) as one,
+        Harness(tmp_path, config=config, database_url=url) as two,
+    ):
         for instance in (one, two):
             instance.clock.now = stopped + timedelta(minutes=30)
         await asyncio.gather(one.settle(), two.settle())
