@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -46,6 +47,7 @@ from bot.settings import Settings, load_routing_config
 from bot.slack import SlackDesk, SlackEvents
 from bot.store import Store, queue
 from bot.store.conversations import open_counts
+from bot.tables import utcnow
 from bot.telegram import TelegramChannel
 from bot.widget import Widget
 from nlu import Classification, NluUnavailable
@@ -94,17 +96,18 @@ class Runtime:
         return await self.nlu.classifier.classify(text)
 
 
-def build(settings: Settings) -> Runtime:
-    """Wire the core to the adapters; nothing starts until the app's lifespan does."""
+def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Wire the core to the adapters; nothing starts until the app's lifespan does.
+    `clock` is what the core takes for now (tests move it instead of waiting)."""
     config = load_routing_config(settings.config_path)
     store = Store(settings.database_url)
     metrics = Metrics()
     news = News(store)
-    outbox = Outbox(store, metrics, news)
+    outbox = Outbox(store, metrics, news, clock=clock)
     nlu = NluService(urls=settings.rasa_urls, home=settings.home, progress=log.info)
     runtime: Runtime
     channels = Channels()
-    conversations = Conversations(store, outbox, channels, metrics, lambda: runtime.config)
+    conversations = Conversations(store, outbox, channels, metrics, lambda: runtime.config, clock)
     customers = Customers(conversations, lambda text: runtime.classify(text))
     notice = None if settings.slack_connected else SLACK_MISSING
     runtime = Runtime(settings, config, store, metrics, news, nlu, outbox, customers,
@@ -135,8 +138,8 @@ def build(settings: Settings) -> Runtime:
     return runtime
 
 
-def create_app(settings: Settings) -> Starlette:
-    runtime = build(settings)
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
+    runtime = build(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -181,6 +184,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         runtime.current_config,
         runtime.reload_config,
         runtime.classify,
+        runtime.outbox.clock,
         privacy=runtime.privacy,
     )
     found: list[BaseRoute] = [

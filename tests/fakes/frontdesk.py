@@ -7,8 +7,10 @@ from pathlib import Path
 from types import TracebackType
 
 from bot.app import create_app
+from bot.outbox import Clock
 from bot.settings import Settings
 from bot.store import Store
+from bot.tables import utcnow
 from tests.fakes.server import LocalServer, free_port
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
 
@@ -60,15 +62,16 @@ def settings_for(database_url: str, config: Path, rasa_url: str, slack_url: str 
 class Frontdesk:
     """`async with Frontdesk(settings) as app:` runs it; `app.restart(...)` swaps settings."""
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, port: int | None = None, clock: Clock = utcnow) -> None:
         self.settings = settings
+        self.clock = clock  # what the app takes for now
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server: LocalServer | None = None
         self.store = Store(settings.database_url)
 
     async def start(self) -> None:
-        app = create_app(self.settings)
+        app = create_app(self.settings, clock=self.clock)
         self.runtime = app.state.runtime
         app.state.runtime.outbox.poll = 0.2
         self.server = LocalServer(app, self.port)
