@@ -1,14 +1,14 @@
 """The admin API under /admin, protected by FRONTDESK_ADMIN_TOKEN (a bearer token):
 who is available, conversations, "who would get this message and why", away
 flags, config reload, outbox jobs that failed, updates from channels that could not be
-read, and a customer's data exported or erased."""
+read, customers' ratings per employee, and a customer's data exported or erased."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import payloads
+from bot import payloads, ratings
 from bot.dryrun import dry_run
 from bot.presenter import within
 from bot.privacy import Privacy, UnknownCustomer
@@ -75,6 +75,7 @@ class Admin:
             Route("/admin/config/reload", self._guard(self.reload), methods=["POST"]),
             Route("/admin/outbox", self._guard(self.outbox)),
             Route("/admin/rejected", self._guard(self.rejected)),
+            Route("/admin/ratings", self._guard(self.ratings)),
             Route("/admin/customers/{customer_id:int}/export", self._guard(self.export)),
             Route(
                 "/admin/customers/{customer_id:int}/erase",
@@ -168,6 +169,15 @@ class Admin:
         return JSONResponse(
             {"reloaded": True, "employees": len(config.employees), "rules": len(config.rules)}
         )
+
+    async def ratings(self, request: Request) -> Response:
+        """Per employee: customers' ratings over the last `days` (30 unless given)."""
+        days = request.query_params.get("days", "30")
+        if not days.isdigit() or not 1 <= int(days) <= 3650:
+            return _error(400, f"days is a whole number from 1 to 3650, not {days!r}")
+        since = self.clock() - timedelta(days=int(days))
+        found = await ratings.report(self.store, self.config(), since)
+        return JSONResponse({"since": since.isoformat(), "employees": found})
 
     async def outbox(self, request: Request) -> Response:
         status = request.query_params.get("status", "failed")

@@ -31,10 +31,12 @@ from bot.jobs import (
     Escalate,
     ExpireMessages,
     HandleInbound,
+    MarkDelivered,
     OpenCard,
     PostInThread,
     PostNote,
     Remind,
+    ShowRating,
     Triage,
     UpdateCard,
 )
@@ -135,6 +137,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         outbox.handle(UpdateCard, desk.update_card)
         outbox.handle(EraseFromDesk, desk.erase)
         outbox.handle(AlertTeam, desk.alert_team)
+        outbox.handle(MarkDelivered, desk.mark_delivered)
+        outbox.handle(ShowRating, desk.show_rating)
     return runtime
 
 

@@ -1,15 +1,18 @@
 """Messages to customers on channels that send them (see roles.Sender): who wrote it
-as the customer sees them, resumed after the last part an earlier attempt got out; a
-reply that can never arrive is reported in the employee's thread."""
+as the customer sees them, resumed after the last part an earlier attempt got out; an
+employee's reply that arrived is marked delivered on the desk (receipts.py), one that
+can never arrive, or did not after every retry, is reported in the employee's thread."""
 
 from __future__ import annotations
 
 from bot.conversations import Conversations
 from bot.jobs import Deliver, PostNote
-from bot.outbox import GiveUp, Work
-from bot.roles import Outgoing, Undeliverable
+from bot.outbox import GiveUp, Record, RetryLater, Tx, Work
+from bot.receipts import delivered
+from bot.roles import Outgoing
 from bot.store import customers as people
 from bot.store.messages import message_in_conversation
+from bot.store.rows import key
 from bot.tables import Conversation, Message
 
 
@@ -18,7 +21,7 @@ class Delivery:
         self.conversations = conversations
         self.store = conversations.store
 
-    async def deliver(self, work: Work[Deliver]) -> None:
+    async def deliver(self, work: Work[Deliver]) -> Record | None:
         async with self.store.reading() as connection:
             message, conversation = await message_in_conversation(connection, work.job.message_id)
             channel = conversation.channel
@@ -26,6 +29,7 @@ class Delivery:
         sender = self.conversations.channels.sender(channel)
         title = self.conversations.channels.title(channel)
         if sender is None or address is None:
+            await self._report(conversation, message, f"{title} (no address there)")
             raise GiveUp(f"the customer cannot be sent messages on {title}")
 
         async def progress(sent: int) -> None:
@@ -33,9 +37,21 @@ class Delivery:
 
         try:
             await sender.deliver(address, self.outgoing(message), work.checkpoint, progress)
-        except Undeliverable as exc:
+        except GiveUp as exc:  # Undeliverable among them: blocked, the chat deleted
             await self._report(conversation, message, f"{title} ({exc})")
             raise
+        except RetryLater as exc:
+            if work.attempt >= self.conversations.outbox.completions.max_attempts:
+                tried = f"{title} after {work.attempt} attempts (last: {exc})"
+                await self._report(conversation, message, tried)
+            raise
+        if message.author != "employee":
+            return None
+
+        async def receipt(tx: Tx) -> None:  # with the job's completion: queued once
+            await delivered(tx, [key(message)])
+
+        return receipt
 
     def outgoing(self, message: Message) -> Outgoing:
         person = self.conversations.person
@@ -45,6 +61,7 @@ class Delivery:
             author=person(message.employee_id) if message.author == "employee" else None,
             introduces=person(introduces) if introduces else None,
             quick_replies=tuple(message.details.get("quick_replies") or ()),
+            rating=key(message) if message.details.get("rating") == "asked" else None,
         )
 
     async def _report(self, conversation: Conversation, message: Message, where: str) -> None:

@@ -5,13 +5,23 @@ to the customer. Runs the desk's jobs (see jobs.py)."""
 from __future__ import annotations
 
 from bot.conversations import Conversations
-from bot.jobs import AlertTeam, EraseFromDesk, OpenCard, PostInThread, PostNote, UpdateCard
+from bot.jobs import (
+    AlertTeam,
+    EraseFromDesk,
+    MarkDelivered,
+    OpenCard,
+    PostInThread,
+    PostNote,
+    ShowRating,
+    UpdateCard,
+)
 from bot.outbox import Record, RetryLater, Tx, Work
+from bot.ratings import describe
 from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
-from bot.store import Connection
+from bot.store import Connection, ratings
 from bot.store import conversations as stored
 from bot.store import customers as people
-from bot.store.messages import for_thread, transcript
+from bot.store.messages import for_thread, message_in_conversation, transcript
 from bot.store.privacy import desk_threads
 from bot.store.rows import key
 from bot.tables import Assignment, Conversation, Message, Thread
@@ -64,6 +74,25 @@ class DeskWork:
             assert conversation is not None
             spot = await self._spot(connection, conversation)
         await self.desk.note(spot, work.job.text, Attempt(work.id, work.attempt))
+
+    async def mark_delivered(self, work: Work[MarkDelivered]) -> None:
+        """The customer's channel accepted an employee's reply: the desk marks it."""
+        async with self.store.reading() as connection:
+            message, _ = await message_in_conversation(connection, work.job.message_id)
+        if message.source != "desk" or not message.source_id:
+            return  # not written on the desk (or erased since, reference and all)
+        await self.desk.react(message.source_id, "delivered", Attempt(work.id, work.attempt))
+
+    async def show_rating(self, work: Work[ShowRating]) -> None:
+        """The customer's rating, in the conversation's thread, under their name."""
+        async with self.store.reading() as connection:
+            rating, customer = await ratings.with_customer(connection, work.job.rating_id)
+            conversation = await stored.conversation(connection, rating.conversation_id)
+            assert conversation is not None
+            spot = await self._spot(connection, conversation)
+        name = people.display_name(customer)
+        line = Line(name, "rating", describe(rating), rating.rated_at)
+        await self.desk.post(spot, line, Attempt(work.id, work.attempt))
 
     async def alert_team(self, work: Work[AlertTeam]) -> None:
         """Where the team works together; a team without such a place (each in their own

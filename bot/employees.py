@@ -10,11 +10,11 @@ from typing import Literal
 from bot.conversations import Conversations
 from bot.jobs import OpenCard, UpdateCard
 from bot.outbox import Tx
+from bot.ratings import closing
 from bot.store import conversations as stored
 from bot.store.messages import add_once
 from bot.store.rows import change, key
 from bot.tables import Conversation, Message
-from bot.triage import Reply
 from routing import Decision, Target
 
 Written = Literal["delivered", "internal", "duplicate", "unknown"]
@@ -69,9 +69,8 @@ class Employees:
             await stored.end_assignments(tx.connection, conversation_id, now)
             closer = by if config.has_employee(by) else conversation.employee_id
             name = self.conversations.person(closer).name
-            await self.conversations.say(
-                tx, conversation, Reply(config.triage.texts.closed.format(name=name))
-            )
+            closed = config.triage.texts.closed.format(name=name)
+            await closing(self.conversations, tx, conversation, closed)  # asks for a rating
             await tx.enqueue(UpdateCard("closed", by=by), conversation_id=conversation_id)
         return True
 

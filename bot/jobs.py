@@ -63,6 +63,21 @@ class Deliver:
 
 
 @dataclass(frozen=True)
+class MarkDelivered:
+    """The customer's channel accepted an employee's reply: the desk marks the
+    employee's message delivered: `DeskWork.mark_delivered`."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
+class ShowRating:
+    """The customer rated the conversation: the rating in its thread: `DeskWork.show_rating`."""
+
+    rating_id: int
+
+
+@dataclass(frozen=True)
 class Remind:
     """A share of `first_reply_within` has passed since an assignment without a reply:
     a reminder in the assignee's thread: `Escalation.remind`."""
@@ -110,7 +125,7 @@ class ExpireMessages:
 
 Job = (
     Triage | OpenCard | PostInThread | PostNote | UpdateCard | Deliver | HandleInbound
-    | EraseFromDesk | ExpireMessages | Remind | Escalate | AlertTeam
+    | EraseFromDesk | ExpireMessages | Remind | Escalate | AlertTeam | MarkDelivered | ShowRating
 )  # fmt: skip
 
 KINDS: dict[str, type[Job]] = {
@@ -126,6 +141,8 @@ KINDS: dict[str, type[Job]] = {
     "reply.remind": Remind,
     "reply.escalate": Escalate,
     "team.alert": AlertTeam,
+    "desk.receipt": MarkDelivered,
+    "desk.rating": ShowRating,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.outbox import GiveUp
 from routing import Employee, Team
@@ -33,6 +33,9 @@ class Outgoing:
     author: Person | None = None
     introduces: Person | None = None  # the person this message puts them in touch with
     quick_replies: tuple[str, ...] = ()
+    # The message asks the customer to rate the conversation; their answer names this
+    # message id (see ratings.Ratings.rate).
+    rating: int | None = None
 
 
 class Undeliverable(GiveUp):
@@ -76,7 +79,7 @@ class Line:
     """One message in a card's transcript."""
 
     author: str  # a display name
-    kind: str  # customer, bot, employee, note, system
+    kind: str  # customer, bot, employee, note, system, rating
     text: str
     at: datetime
     details: Mapping[str, Any] = field(default_factory=dict)
@@ -136,6 +139,7 @@ class Attempt:
 
 
 ERASED_POST = "erased"  # what the desk shows instead of what an erased customer's card said
+Reaction = Literal["delivered"]  # what the desk can mark an employee's message with
 
 
 class EmployeeDesk(Protocol):
@@ -154,6 +158,11 @@ class EmployeeDesk(Protocol):
 
     async def update_card(self, spot: Spot, card: Card, note: str | None, attempt: Attempt) -> None:
         """Show the card as it is now, and say `note` in its thread."""
+
+    async def react(self, reference: str, reaction: Reaction, attempt: Attempt) -> None:
+        """Mark an employee's message, by the desk's reference to it (the `source_id` it
+        was stored with), for example as delivered to the customer. Marking it again
+        is no error."""
 
     async def erase_thread(self, spot: Spot) -> int:
         """Replace everything this app posted in the thread, the card included, with

@@ -36,7 +36,7 @@ from bot.cards import (
 from bot.employees import Employees
 from bot.outbox import GiveUp, RetryLater
 from bot.pacing import Pacer
-from bot.roles import ERASED_POST, Attempt, Card, Line, Spot
+from bot.roles import ERASED_POST, Attempt, Card, Line, Reaction, Spot
 from bot.settings import Settings
 from bot.store.conversations import conversation_for_thread
 from routing import Employee, RoutingConfig, Target, Team
@@ -49,8 +49,9 @@ T = TypeVar("T")
 _PERMANENT = {
     "account_inactive", "channel_not_found", "invalid_auth", "is_archived", "msg_too_long",
     "no_text", "not_authed", "not_in_channel", "token_revoked", "user_not_found",
-    "cannot_dm_bot", "invalid_blocks",
+    "cannot_dm_bot", "invalid_blocks", "missing_scope",
 }  # fmt: skip
+_REACTIONS = {"delivered": "white_check_mark"}  # roles.Reaction -> a Slack emoji name
 _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per channel
 _MAX_BODY = 1_000_000  # Slack's events are a few kilobytes
 _MARKER = "frontdesk_post"  # the metadata event type of everything the app posts
@@ -136,6 +137,23 @@ class SlackDesk:
         )
         if note:
             await self._post(attempt, spot.place, spot.thread, text=escape(note))
+
+    async def react(self, reference: str, reaction: Reaction, attempt: Attempt) -> None:
+        """reactions.add on an employee's message, `{channel}:{ts}` as SlackEvents
+        stored it, paced per channel like posts; done if Slack says it is there already
+        (a retry after a lost response), given up if the message was deleted."""
+        channel, _, ts = reference.partition(":")
+        await self.pacer.wait(channel)
+        try:
+            await self._call(
+                self.client.reactions_add(channel=channel, timestamp=ts, name=_REACTIONS[reaction])
+            )
+        except RetryLater as exc:
+            error = _error_of(exc)
+            if error == "message_not_found":
+                raise GiveUp("the employee's message was deleted") from exc
+            if error != "already_reacted":
+                raise
 
     async def erase_thread(self, spot: Spot) -> int:
         """Replace the app's posts in a thread (the card and the posts after it, each

@@ -1,7 +1,7 @@
 """The stored tables: customers and their contacts, conversations, messages, assignments,
 the employees' live state, the threads conversations have on the employees' desk, the
-inbox of raw updates from channels, the outbox of work still to do, and the record of
-erasures."""
+inbox of raw updates from channels, the outbox of work still to do, the record of
+erasures, and customers' ratings of conversations."""
 
 from __future__ import annotations
 
@@ -141,7 +141,9 @@ class Thread(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     """A message in a conversation. `source_id` is the channel's own id for it, so a
-    message delivered twice by a retrying channel is stored once."""
+    message delivered twice by a retrying channel is stored once (for an employee's
+    reply, the desk's reference to it). `delivered_at`: when the customer's channel
+    accepted an employee's reply (sent, or shown on an open widget)."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -158,6 +160,7 @@ class Message(SQLModel, table=True):
     source: str  # a channel's name, "desk" or "bot"
     source_id: str | None = None
     created_at: datetime = _at()
+    delivered_at: datetime | None = _at(nullable=True)
 
 
 class Assignment(SQLModel, table=True):
@@ -260,6 +263,21 @@ class Erasure(SQLModel, table=True):
     by: str
 
 
+class Rating(SQLModel, table=True):
+    """How a customer rated a conversation when it closed, 1 to 5, or that they skipped
+    it (`score` None): one per conversation, kept with the employee who had it."""
+
+    __tablename__ = "ratings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", unique=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    employee_id: str | None = Field(default=None, index=True)
+    score: int | None = None
+    comment: str | None = Field(default=None, sa_type=Text)
+    rated_at: datetime = _at()
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for the queries on the hot path."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -276,3 +294,4 @@ outbox = table(OutboxJob)
 inbox = table(Inbound)
 link_codes = table(LinkCode)
 erasures = table(Erasure)
+ratings = table(Rating)

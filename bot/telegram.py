@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
@@ -31,17 +31,18 @@ from bot.roles import Outgoing, Progress, Undeliverable
 from bot.settings import Settings
 from bot.store import queue
 from bot.telegram_files import TelegramFiles, derived
+from bot.telegram_ratings import TelegramRatings
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MAX_UPDATE_BYTES = 1_000_000
-ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member", "callback_query"]
 _PER_CHAT_PER_SECOND = 1.0  # Telegram asks for about one message a second per chat
 NAME, TITLE = "telegram", "Telegram"
 
-Kind = Literal["start", "text", "edit", "attachment", "blocked"]
+Kind = Literal["start", "text", "edit", "attachment", "blocked", "button"]
 Send = Callable[[int], Awaitable[object]]  # one part of a message, to a chat
 
 
@@ -58,6 +59,7 @@ class Inbound:
     start_code: str | None = None
     attachment: str | None = None  # "photo", "voice message (12 s)", ...
     file_id: str | None = None
+    query: str | None = None  # a pressed button's callback query (its data is `text`)
 
 
 def to_inbound(update: Update) -> Inbound | None:
@@ -67,6 +69,12 @@ def to_inbound(update: Update) -> Inbound | None:
         if member.new_chat_member.status in ("kicked", "left"):
             return Inbound("blocked", member.chat.id)
         return None
+    if (query := update.callback_query) is not None:  # a button under our message
+        pressed = query.message
+        if pressed is None or pressed.chat.type != "private":
+            return None
+        return Inbound("button", pressed.chat.id, pressed.message_id, query.data or "",
+                       query=query.id)  # fmt: skip
     message, edited = update.message, update.edited_message
     message = message or edited
     if message is None or message.chat.type != "private":
@@ -158,6 +166,7 @@ class TelegramChannel:
             settings.telegram_bot_token, "webhook"
         )
         self.files = TelegramFiles(self.bot, settings)
+        self.ratings = TelegramRatings(self.bot, customers.conversations)
         self._poller: asyncio.Task[None] | None = None
         self.pacer = Pacer(_PER_CHAT_PER_SECOND)
         self.inbound = Limit(  # what one chat may send us
@@ -274,6 +283,8 @@ class TelegramChannel:
         source_id = f"{inbound.chat_id}:{inbound.message_id}"
         if inbound.kind == "start":
             await customers.start(customer_id, NAME, inbound.start_code, source_id)
+        elif inbound.kind == "button":
+            await self.ratings.pressed(customer_id, inbound)
         elif inbound.kind == "edit":
             edit_id = f"{source_id}:edit:{payload['update_id']}"
             edited: dict[str, Any] = {"edited": True}
@@ -294,7 +305,7 @@ class TelegramChannel:
         """A message to the chat, in parts; resumes after the last part that was sent
         if an earlier attempt stopped half-way."""
         chat = int(address)
-        parts = self._parts(message)
+        parts = _parts(self.bot, message)
         for index, send in enumerate(parts[sent:], start=sent):
             await self.pacer.wait(address)
             try:
@@ -308,29 +319,29 @@ class TelegramChannel:
             if index + 1 < len(parts):  # the last part ends the job: nothing to resume
                 await progress(index + 1)
 
-    def _parts(self, message: Outgoing) -> list[Send]:
-        text = message.text
-        if (author := message.author) is not None:
-            text = (
-                f"{author.name} ({author.team}): {text}"
-                if author.team
-                else f"{author.name}: {text}"
-            )
-        parts: list[Send] = []
-        person = message.introduces
-        if person is not None and person.photo_url:
-            caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
-            photo = str(person.photo_url)
-            parts.append(partial(self.bot.send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
-        keyboard = None
-        if message.quick_replies:
-            rows = [[KeyboardButton(label)] for label in message.quick_replies]
-            keyboard = ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
-        chunks = split(text)
-        for i, chunk in enumerate(chunks):
-            markup = keyboard if i == len(chunks) - 1 else None
-            parts.append(partial(self.bot.send_message, text=chunk, reply_markup=markup))
-        return parts
+
+def _parts(bot: Bot, message: Outgoing) -> list[Send]:
+    """A message as the Bot API calls that send it, in order."""
+    text = message.text
+    if (author := message.author) is not None:
+        text = f"{author.name} ({author.team}): {text}" if author.team else f"{author.name}: {text}"
+    parts: list[Send] = []
+    person = message.introduces
+    if person is not None and person.photo_url:
+        caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
+        photo = str(person.photo_url)
+        parts.append(partial(bot.send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
+    keyboard: ReplyKeyboardMarkup | InlineKeyboardMarkup | None = None
+    if message.quick_replies:
+        rows = [[KeyboardButton(label)] for label in message.quick_replies]
+        keyboard = ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
+    elif message.rating is not None:
+        keyboard = TelegramRatings.keyboard(message.rating)
+    chunks = split(text)
+    for i, chunk in enumerate(chunks):
+        markup = keyboard if i == len(chunks) - 1 else None
+        parts.append(partial(bot.send_message, text=chunk, reply_markup=markup))
+    return parts
 
 
 def _update_key(payload: object) -> int:
@@ -362,8 +373,10 @@ def _chat_of(payload: dict[str, Any]) -> object:
 
 def _sender(payload: dict[str, Any]) -> str | None:
     """The chat an update comes from, as its customer's contact address, if it has one."""
-    for key in ("message", "edited_message", "my_chat_member"):
+    for key in ("message", "edited_message", "my_chat_member", "callback_query"):
         if isinstance(part := payload.get(key), dict):
+            if key == "callback_query":  # the chat of the message whose button was pressed
+                part = message if isinstance(message := part.get("message"), dict) else {}
             chat = part.get("chat")  # anything, in an update that is to be rejected
             found = chat.get("id") if isinstance(chat, dict) else None
             return str(found) if isinstance(found, int | str) else None

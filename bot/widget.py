@@ -7,7 +7,10 @@ issued on first contact and never put in a URL) and then every message after
 `last_seen`. The widget sends `{"type": "message", "id": <its own id>, "text": ...}`
 and resends it until it gets `{"type": "ack", "id": ..., "message_id": ...}`, which
 comes only after the message is committed; a resent id is stored once. New messages
-are pushed as `{"type": "message", "message": {...}}`."""
+are pushed as `{"type": "message", "message": {...}}`; an employee's reply counts as
+delivered once pushed. A message with `"rating": {"rated": null}` asks for a rating:
+`{"type": "rating", "message_id": ..., "score": 1-5 or null (skip), "comment": ...}`,
+answered `{"type": "rated", "message_id": ..., "outcome": ...}` (see ratings.Rated)."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot import payloads
+from bot import payloads, receipts
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.hub import Recent, Wake, WidgetHub
+from bot.ratings import ASKED, SCORES, Ratings
 from bot.roles import Person
 from bot.settings import Settings
 from bot.store.messages import seen_by_customer, seen_by_customer_after
@@ -65,6 +69,7 @@ class Widget:
         self.notice = notice  # shown on the demo page, e.g. that no desk is connected
         self.hub = WidgetHub()
         self.visitors = Visitors(settings, customers)
+        self.ratings = Ratings(self.conversations)
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
@@ -180,6 +185,8 @@ class Widget:
             frame["quick_replies"] = quick
         if introduces := message.details.get("introduces"):
             frame["introduces"] = _person(self.conversations.person(introduces))
+        if message.details.get("rating") == ASKED:
+            frame["rating"] = {"rated": message.details.get("rated")}
         return frame
 
 
@@ -230,6 +237,8 @@ class Connection:
                 await self._message(frame)
             elif frame.get("type") == "link_telegram":
                 await self._link_telegram()
+            elif frame.get("type") == "rating":
+                await self._rating(frame)
             elif frame.get("type") != "ping":
                 await self._refuse(None, "unknown_type", "Unknown frame type.")
 
@@ -262,6 +271,19 @@ class Connection:
             # The visitor's own message, shown without reading back what was just stored.
             self.shown.add(message.id)
             await self.send({"type": "message", "message": self.widget.frame(message)})
+
+    async def _rating(self, frame: dict[str, Any]) -> None:
+        asked, score, comment = frame.get("message_id"), frame.get("score"), frame.get("comment")
+        if (
+            not isinstance(asked, int)
+            or not (score is None or (type(score) is int and score in SCORES))
+            or not (comment is None or isinstance(comment, str))
+        ):
+            why = "A rating names the message that asked, a score of 1-5 (null skips) and text."
+            await self._refuse(None, "bad_rating", why)
+            return
+        outcome = await self.widget.ratings.rate(self.customer_id, asked, score, comment)
+        await self.send({"type": "rated", "message_id": asked, "score": score, "outcome": outcome})
 
     async def _link_telegram(self) -> None:
         if "telegram" not in self.widget.conversations.channels.inviting():
@@ -304,22 +326,31 @@ class Connection:
     async def _show(self, ids: list[int]) -> None:
         """Send the messages news named, read by their ids: not the visitor's own
         messages since the cursor, which they have (a busy chat has many)."""
-        for frame in await self.widget.messages(self.customer_id, ids):
+        frames = await self.widget.messages(self.customer_id, ids)
+        for frame in frames:
             await self.send({"type": "message", "message": frame})
         for shown in ids:
             self.shown.add(shown)
+        await self._delivered(frames)
 
     async def _show_new(self) -> None:
         """Send what was stored after the cursor and not shown yet, a page at a time."""
         while True:
             page = await self.widget.messages_after(self.customer_id, self.cursor)
+            sent = [frame for frame in page if frame["id"] not in self.shown]
             for frame in page:
                 if frame["id"] not in self.shown:
                     await self.send({"type": "message", "message": frame})
                     self.shown.add(frame["id"])
                 self.cursor = frame["id"]
+            await self._delivered(sent)
             if len(page) < PAGE:
                 return
+
+    async def _delivered(self, frames: list[dict[str, Any]]) -> None:
+        """Employees' replies pushed to this socket are delivered (a receipt, once)."""
+        if replies := [frame["id"] for frame in frames if frame["kind"] == "employee"]:
+            await receipts.shown(self.widget.conversations, replies)
 
 
 def _person(person: Person) -> dict[str, Any]:

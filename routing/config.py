@@ -27,6 +27,7 @@ from routing.document import ConfigError, Document, Problem
 from routing.escalation import Days, Duration, Escalation, holidays
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
+from routing.ratings import Ratings
 from routing.retention import Retention
 from routing.texts import Texts
 
@@ -143,6 +144,7 @@ class RoutingConfig(_Strict):
     widget: Widget = Widget()
     limits: Limits = Limits()
     retention: Retention = Retention()
+    ratings: Ratings = Ratings()
     escalation: Escalation = Escalation()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
 

@@ -19,12 +19,12 @@ CORE = {
     "bot.jobs", "bot.outbox", "bot.news", "bot.roles", "bot.triage", "bot.presenter",
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
-    "bot.store.privacy",
+    "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
     "bot.escalation", "bot.reply_times",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub"},
-    "telegram": {"bot.telegram", "bot.telegram_files"},
+    "telegram": {"bot.telegram", "bot.telegram_files", "bot.telegram_ratings"},
     "slack": {"bot.slack", "bot.slack_envelope", "bot.cards"},
 }
 VENDORS = re.compile(r"slack|telegram", re.IGNORECASE)

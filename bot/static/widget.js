@@ -78,6 +78,10 @@
     ".fd-form button{background:#1d4ed8;color:#fff;border:0;border-radius:8px;padding:0 14px;font:inherit;cursor:pointer}" +
     ".fd-telegram{display:block;margin:6px 12px;font:inherit;font-size:13px;color:#1d4ed8;background:none;border:0;text-decoration:underline;cursor:pointer;text-align:left}" +
     ".fd-telegram[hidden]{display:none}" +
+    ".fd-rating{margin-top:8px;padding-top:8px;border-top:1px solid #e5e7eb}" +
+    ".fd-rating textarea{width:100%;box-sizing:border-box;font:inherit;font-size:13px;margin:2px 0 6px;border:1px solid #9ca3af;border-radius:6px}" +
+    ".fd-stars{display:flex;flex-wrap:wrap;gap:4px}" +
+    ".fd-stars button{border:1px solid #1d4ed8;color:#1d4ed8;background:#fff;border-radius:6px;padding:4px 8px;font:inherit;font-size:13px;cursor:pointer}" +
     ".fd-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
   document.head.appendChild(style);
 
@@ -172,6 +176,7 @@
       intro.appendChild(who);
       bubble.appendChild(intro);
     }
+    if (message.rating) bubble.appendChild(ratingBox(message.id, message.rating.rated));
     if (pending) bubble.appendChild(el("div", "fd-note fd-sending", "Sending…"));
     row.appendChild(bubble);
     log.appendChild(row);
@@ -180,6 +185,62 @@
     }
     log.scrollTop = log.scrollHeight;
     return row;
+  }
+  // A closed conversation asks for a rating: buttons 1 to 5, an optional comment, Skip.
+  var ratingBoxes = {};  // the asking message's id -> its box
+  function ratedText(rated) {
+    if (rated === "skipped") return "Rating skipped.";
+    return "You rated this conversation " + rated + " out of 5. Thank you!";
+  }
+  function ratingBox(messageId, rated) {
+    var box = el("div", "fd-rating");
+    ratingBoxes[messageId] = box;
+    if (rated !== null && rated !== undefined) {
+      box.appendChild(el("div", "fd-note", ratedText(rated)));
+      return box;
+    }
+    var comment = el("textarea");
+    comment.id = "fd-comment-" + messageId;
+    comment.rows = 2;
+    comment.maxLength = 1000;
+    var label = el("label", "fd-note", "Comment (optional)");
+    label.htmlFor = comment.id;
+    var group = el("div", "fd-stars");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Rate this conversation");
+    function answer(score) {
+      if (!(socket && welcomed && socket.readyState === WebSocket.OPEN)) return;
+      var text = comment.value.trim();
+      socket.send(JSON.stringify({ type: "rating", message_id: messageId, score: score, comment: text || null }));
+      group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }
+    [1, 2, 3, 4, 5].forEach(function (score) {
+      var button = el("button", null, score + " ★");
+      button.type = "button";
+      button.setAttribute("aria-label", "Rate " + score + " out of 5");
+      button.addEventListener("click", function () { answer(score); });
+      group.appendChild(button);
+    });
+    var skip = el("button", null, "Skip");
+    skip.type = "button";
+    skip.setAttribute("aria-label", "Skip rating");
+    skip.addEventListener("click", function () { answer(null); });
+    group.appendChild(skip);
+    box.appendChild(label);
+    box.appendChild(comment);
+    box.appendChild(group);
+    return box;
+  }
+  function rated(frame) {
+    var box = ratingBoxes[frame.message_id];
+    if (!box) return;
+    var texts = { rated: ratedText(frame.score), skipped: ratedText("skipped"),
+                  already: "This conversation has its rating already.",
+                  unknown: "This conversation cannot be rated any more." };
+    box.textContent = "";
+    var note = el("div", "fd-note", texts[frame.outcome] || "");
+    note.setAttribute("role", "status");
+    box.appendChild(note);
   }
   function showQuickReplies(options) {
     quick.textContent = "";
@@ -256,6 +317,8 @@
         telegramLink.textContent = "Open Telegram to continue there (link valid for 30 minutes)";
         telegramLink.hidden = false;
         telegram.hidden = true;
+      } else if (frame.type === "rated") {
+        rated(frame);
       } else if (frame.type === "ack") {
         acknowledged(frame.id, frame.message_id);
       } else if (frame.type === "error" && !frame.id) {

@@ -3,7 +3,9 @@ as what a customer has not seen yet."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from datetime import datetime
+
+from sqlalchemy import bindparam, literal_column, select, update
 
 from bot.store import Connection
 from bot.store.rows import ignoring, model, models, split, values
@@ -58,6 +60,15 @@ _SEEN = (
     .where(messages.c.id.in_(bindparam("ids", expanding=True)))
     .where(messages.c.author.in_(CUSTOMER_VISIBLE))
     .order_by(messages.c.id)
+)
+
+
+_DELIVERED = (
+    update(messages)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .where(messages.c.author == literal_column("'employee'"), messages.c.delivered_at.is_(None))
+    .values(delivered_at=bindparam("now"))
+    .returning(messages.c.id, messages.c.conversation_id)
 )
 
 
@@ -119,3 +130,13 @@ async def seen_by_customer_after(
         _SEEN_AFTER, {"customer": customer_id, "cursor": cursor, "limit": limit}
     )
     return models(Message, found.all())
+
+
+async def mark_delivered(
+    connection: Connection, ids: list[int], now: datetime
+) -> list[tuple[int, int]]:
+    """Record that the customer's channel accepted these messages; of the employees'
+    replies among them, those not recorded before, as (message, conversation): one
+    conditional UPDATE, so that of two sockets or instances only one finds each."""
+    found = await connection.execute(_DELIVERED, {"ids": ids, "now": now})
+    return [(row.id, row.conversation_id) for row in found.all()]

@@ -15,13 +15,13 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot, Update
 
-from bot.tables import Inbound, Message, OutboxJob
+from bot.tables import Inbound, Message, OutboxJob, Rating
 from bot.telegram import TEXT_LIMIT, split, to_inbound
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import LocalServer, free_port
-from tests.fakes.slack import FakeSlack, send_event, thread_reply
+from tests.fakes.slack import FakeSlack, press, send_event, thread_reply
 from tests.fakes.telegram import (
     BOT_TOKEN,
     BOT_USERNAME,
@@ -29,12 +29,14 @@ from tests.fakes.telegram import (
     FakeTelegram,
     edited,
     photo,
+    pressed,
     text,
     update,
 )
 from tests.fakes.visitor import Visitor
 
 CHAT = 777001
+EMPLOYEES = {"U0PRIYA01": "priya", "U0TOMAS01": "tomas"}  # billing, by Slack user
 CHARGED_TWICE = "I was charged twice for my subscription this month"
 PTB = Bot(BOT_TOKEN)
 
@@ -89,6 +91,11 @@ def inbound(payload: dict[str, Any]) -> Any:
             {"attachment": "location", "file_id": None},
         ),
         (edited(text(1, "wrong"), "right"), "edit", {"text": "right"}),
+        (
+            pressed(1, {"message_id": 5, "text": "Rate us"}, "rate:5:4"),
+            "button",
+            {"text": "rate:5:4", "message_id": 5},
+        ),
     ],
 )
 def test_updates_become_inbound_values(
@@ -375,6 +382,80 @@ async def test_a_long_reply_is_split_without_losing_a_character(
     assert len(texts) - start == 3
 
 
+async def test_a_delivered_reply_gets_a_check_mark_once_a_lost_answer_notwithstanding(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    await sent_to(tg, CHAT, lambda s: "will answer you here" in s.get("text", ""))
+    slack.fail_next("reactions.add", 502, perform=True)  # added, but the answer is lost
+    reply = thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Refunded!")
+    await send_event(app.url, reply)
+    await sent_to(tg, CHAT, lambda s: s.get("text", "").endswith("Refunded!"))
+
+    async def receipt_done() -> OutboxJob | None:
+        async with app.store.session() as session:
+            found = select(OutboxJob).where(OutboxJob.kind == "desk.receipt")
+            job = (await session.exec(found)).first()
+        return job if job is not None and job.status == "done" else None
+
+    job = await eventually(receipt_done)
+    assert job.attempts == 2  # type: ignore[attr-defined]  # the retry found it there
+    check = {"channel": posted["channel"], "timestamp": reply["ts"], "name": "white_check_mark"}
+    assert slack.reactions == [check]
+    assert slack.calls.count("reactions.add") == 2
+
+
+async def test_a_rating_on_telegram_reaches_the_thread(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    assert "callback_query" in tg.webhook["allowed_updates"]
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
+    close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
+    await press(app.url, posted["channel"][1:], close, posted["channel"])
+    asking = await sent_to(tg, CHAT, lambda s: "closed this conversation" in s.get("text", ""))
+    assert asking["text"].endswith("Rate this conversation from 1 (poor) to 5 (great).")
+    buttons = [b for row in asking["reply_markup"]["inline_keyboard"] for b in row]
+    assert [b["text"] for b in buttons] == ["1 ★", "2 ★★", "3 ★★★", "4 ★★★★", "5 ★★★★★", "Skip"]
+    four = buttons[3]["callback_data"]
+
+    forged = pressed(CHAT, asking, "rate:1:5")  # data no button of ours carries for this chat
+    assert (await deliver(app, forged)).status_code == 200
+    await eventually(lambda: _answered(tg, forged))
+    assert tg.answered[-1]["text"] == "This button no longer works."
+
+    update = pressed(CHAT, asking, four)
+    assert (await deliver(app, update)).status_code == 200
+    await eventually(lambda: _answered(tg, update))
+    assert tg.answered[-1]["text"] == "Thank you!"
+    assert tg.keyboards[CHAT, asking["message_id"]] is None  # the buttons are gone
+    await sent_to(tg, CHAT, lambda s: s.get("text") == "Thank you for your rating!")
+
+    async def in_thread() -> list[str]:
+        thread = slack.posts_in(posted["channel"], posted["ts"])
+        return [p["text"] for p in thread if "rated this conversation" in p["text"]]
+
+    assert await eventually(in_thread) == [
+        "*Ada Lovelace*: rated this conversation 4 out of 5 ★★★★☆"
+    ]
+    again = pressed(CHAT, asking, buttons[0]["callback_data"])  # a second press
+    await deliver(app, again)
+    await eventually(lambda: _answered(tg, again))
+    assert tg.answered[-1]["text"] == "This conversation has its rating already."
+    await settled(app)
+    assert len(await in_thread()) == 1
+    async with app.store.session() as session:
+        rating = (await session.exec(select(Rating))).one()
+    assert (rating.score, rating.employee_id) == (4, EMPLOYEES[posted["channel"][1:]])
+
+
+async def _answered(tg: FakeTelegram, update: dict[str, Any]) -> bool:
+    query = update["callback_query"]["id"]
+    return any(a["callback_query_id"] == query for a in tg.answered)
+
+
 async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
     app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
 ) -> None:
@@ -395,7 +476,11 @@ async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
         ]
 
     warning = (await eventually(warned))[0]  # type: ignore[index]
-    assert "Are you there?" in warning["text"]
+    assert warning["text"] == (
+        ":warning: This reply did not reach the customer on Telegram "
+        "(Forbidden: bot was blocked by the user): Are you there?"
+    )
+    assert slack.reactions == []  # not marked delivered
     async with app.store.session() as session:
         job = (
             await session.exec(

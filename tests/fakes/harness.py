@@ -32,18 +32,31 @@ from bot.jobs import (
     Escalate,
     ExpireMessages,
     HandleInbound,
+    MarkDelivered,
     OpenCard,
     PostInThread,
     PostNote,
     Remind,
+    ShowRating,
     Triage,
     UpdateCard,
 )
 from bot.metrics import Metrics
 from bot.news import News
-from bot.outbox import Outbox
+from bot.outbox import Outbox, RetryLater
 from bot.privacy import Privacy
-from bot.roles import Attempt, Card, Channels, Line, Outgoing, Progress, Spot, Undeliverable
+from bot.ratings import Ratings
+from bot.roles import (
+    Attempt,
+    Card,
+    Channels,
+    Line,
+    Outgoing,
+    Progress,
+    Reaction,
+    Spot,
+    Undeliverable,
+)
 from bot.store import Store
 from nlu import Classification, Entity, IntentScore, NluUnavailable
 from nlu.training import RasaProject
@@ -112,6 +125,7 @@ class FakeDesk:
     updates: list[tuple[Spot, Card, str | None]] = field(default_factory=list)
     erased: list[Spot] = field(default_factory=list)  # threads whose posts were replaced
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (team, text) in its channel
+    reactions: list[tuple[str, Reaction]] = field(default_factory=list)  # (message, reaction)
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -139,6 +153,10 @@ class FakeDesk:
         self.updates.append((spot, card, note))
         if note:
             self.notes.append((spot, note))
+
+    async def react(self, reference: str, reaction: Reaction, attempt: Attempt) -> None:
+        self._fail()
+        self.reactions.append((reference, reaction))  # every call: tests count them
 
     async def alert(self, team: Team, text: str, attempt: Attempt) -> bool:
         self._fail()
@@ -173,10 +191,13 @@ class FakeChannel:
     title: str = "the test chat"
     sent: dict[str, list[Outgoing]] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
+    unreachable: set[str] = field(default_factory=set)  # for now: retry later
 
     async def deliver(self, address: str, message: Outgoing, sent: int, progress: Progress) -> None:
         if address in self.blocked:
             raise Undeliverable("the customer blocked us")
+        if address in self.unreachable:
+            raise RetryLater("the chat service is down")
         self.sent.setdefault(address, []).append(message)  # in one part
 
     def invitation(self, code: str) -> str:
@@ -210,6 +231,13 @@ class Customer:
         )
         if settle:
             await self.harness.settle()
+
+    async def rates(self, score: int | None, comment: str | None = None) -> str:
+        """Answer the newest rating request sent to this customer (None skips it)."""
+        asked = next(m.rating for m in reversed(self.received) if m.rating is not None)
+        outcome = await self.harness.ratings.rate(await self.id(), asked, score, comment)
+        await self.harness.settle()
+        return outcome
 
     async def starts(self, code: str | None = None) -> None:
         source = f"{self.address}:start:{next(self._ids)}"
@@ -277,6 +305,7 @@ class Harness:
         self.nlu = Lookup(meanings)
         self.customers = Customers(self.conversations, self.nlu)
         self.employees = Employees(self.conversations)
+        self.ratings = Ratings(self.conversations)
         self.desk = FakeDesk()
         self.desk_ids = itertools.count(1)  # the desk's id for each message written there
         self.outbox.handle(Triage, self.customers.triage)
@@ -298,6 +327,8 @@ class Harness:
         self.outbox.handle(UpdateCard, work.update_card)
         self.outbox.handle(EraseFromDesk, work.erase)
         self.outbox.handle(AlertTeam, work.alert_team)
+        self.outbox.handle(MarkDelivered, work.mark_delivered)
+        self.outbox.handle(ShowRating, work.show_rating)
 
     async def __aenter__(self) -> Harness:
         await self.store.upgrade()

@@ -46,6 +46,7 @@ class FakeSlack:
     sockets: list[WebSocket] = field(default_factory=list)  # Socket Mode connections
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
     edited: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (channel, ts)
+    reactions: list[dict[str, Any]] = field(default_factory=list)  # channel, timestamp, name
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -166,6 +167,14 @@ class FakeSlack:
             }
         if method in ("conversations.history", "conversations.replies"):
             return self._history(args)
+        if method == "reactions.add":
+            if not all(args.get(k) for k in ("channel", "timestamp", "name")):
+                return {"ok": False, "error": "no_item_specified"}
+            reaction = {k: args[k] for k in ("channel", "timestamp", "name")}
+            if reaction in self.reactions:  # Slack's answer to the same emoji twice
+                return {"ok": False, "error": "already_reacted"}
+            self.reactions.append(reaction)
+            return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:

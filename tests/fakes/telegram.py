@@ -30,6 +30,8 @@ class FakeTelegram:
         default_factory=list
     )  # method, status, retry_after
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot
+    answered: list[dict[str, Any]] = field(default_factory=list)  # answerCallbackQuery
+    keyboards: dict[tuple[int, int], Any] = field(default_factory=dict)  # inline, by (chat, id)
     url: str = ""
     _pending: list[dict[str, Any]] = field(default_factory=list)
     _new: asyncio.Event = field(default_factory=asyncio.Event)
@@ -109,6 +111,11 @@ class FakeTelegram:
                 "date": int(time.time()),
                 "chat": chat,
             }
+            self.sent[-1]["message_id"] = result["message_id"]
+            markup = args.get("reply_markup") or {}
+            if "inline_keyboard" in markup:
+                self.keyboards[chat["id"], result["message_id"]] = markup
+                result["reply_markup"] = markup
             if method == "sendMessage":
                 result["text"] = args["text"]
             else:
@@ -117,6 +124,18 @@ class FakeTelegram:
                 ]
                 result["caption"] = args.get("caption")
             return result
+        if method == "answerCallbackQuery":
+            if not args.get("callback_query_id"):
+                raise AssertionError("answerCallbackQuery without callback_query_id")
+            self.answered.append(args)
+            return True
+        if method == "editMessageReplyMarkup":
+            where = (int(args["chat_id"]), int(args["message_id"]))
+            if where not in self.keyboards:
+                raise AssertionError(f"no message with an inline keyboard at {where}")
+            self.keyboards[where] = args.get("reply_markup")  # absent: the keyboard is gone
+            chat = {"id": where[0], "type": "private", "first_name": "Ada"}
+            return {"message_id": where[1], "date": int(time.time()), "chat": chat, "text": "…"}
         if method == "getFile":
             return {
                 "file_id": args["file_id"],
@@ -192,3 +211,17 @@ def photo(chat_id: int, caption: str | None = None) -> dict[str, Any]:
 def edited(original: dict[str, Any], words: str) -> dict[str, Any]:
     message = {**original["message"], "text": words, "edit_date": int(time.time())}
     return {"update_id": next(_update_ids), "edited_message": message}
+
+
+def pressed(chat_id: int, sent: dict[str, Any], data: str) -> dict[str, Any]:
+    """A callback_query update: the customer pressed the inline button carrying `data`
+    under the message `sent` (as the double recorded it)."""
+    message = {
+        "message_id": sent["message_id"], "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+        "from": {"id": 123456, "is_bot": True, "first_name": "Acme", "username": BOT_USERNAME},
+        "text": sent.get("text", ""), "reply_markup": sent.get("reply_markup"),
+    }  # fmt: skip
+    query = {"id": f"cq{next(_update_ids)}", "from": {**USER, "id": chat_id}, "message": message,
+             "chat_instance": f"ci{chat_id}", "data": data}  # fmt: skip
+    return {"update_id": next(_update_ids), "callback_query": query}

@@ -1,0 +1,193 @@
+"""Ratings: in memory through the core (asked when a conversation closes, stored once,
+skippable, off in config, shown in the thread, reported per employee), then over real
+HTTP: a rating given in the widget and on Telegram reaching the Slack thread."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import select
+
+from bot.ratings import report
+from bot.tables import Rating
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_text
+from tests.fakes.harness import Harness, config_from
+from tests.fakes.slack import FakeSlack, press
+from tests.fakes.visitor import Visitor
+
+CHARGED = "I was charged twice for my subscription this month"
+ASK = "How did Priya do? Rate this conversation from 1 (poor) to 5 (great)."
+EMPLOYEES = {"U0PRIYA01": "priya", "U0TOMAS01": "tomas"}  # billing, by Slack user
+
+
+async def stored(harness: Harness) -> list[Rating]:
+    async with harness.store.session() as session:
+        return list((await session.exec(select(Rating))).all())
+
+
+async def closed_by_priya(harness: Harness) -> None:
+    await harness.customer("ada").says(CHARGED)
+    await harness.employee("priya").writes("Refunded, sorry!")
+    assert await harness.employee("priya").closes()
+
+
+async def test_closing_asks_for_a_rating_that_reaches_the_thread_once(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        closing = ada.received[-1]
+        assert closing.text == (
+            "Priya Sharma closed this conversation. Write here any time to start a new one.\n" + ASK
+        )
+        assert closing.rating is not None
+        assert await ada.rates(4, "  Quick and kind  ") == "rated"
+        assert ada.saw[-1] == "Thank you for your rating!"
+        spot = harness.desk.thread_of("priya")
+        assert harness.desk.in_thread(spot)[-1] == (
+            "rated this conversation 4 out of 5 ★★★★☆: “Quick and kind”"
+        )
+        assert harness.desk.posts[-1][1].author == "Visitor #1"
+        (rating,) = await stored(harness)
+        assert (rating.employee_id, rating.score, rating.comment) == ("priya", 4, "Quick and kind")
+        # Once: another answer changes nothing, and a reopened conversation is not asked again.
+        assert await ada.rates(1) == "already"
+        await harness.employee("priya").writes("One more thing: 3 days for the refund.")
+        assert await harness.employee("priya").closes()
+        assert ada.received[-1].rating is None
+        assert ASK not in ada.received[-1].text
+        assert [r.score for r in await stored(harness)] == [4]
+        assert len(harness.desk.in_thread(spot)) == 1  # the rating, posted once
+
+
+async def test_a_rating_can_be_skipped_and_then_not_given(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        sent = len(ada.received)
+        assert await ada.rates(None, "ignored") == "skipped"
+        assert len(ada.received) == sent  # no thanks for a skip
+        assert await ada.rates(5) == "already"
+        (rating,) = await stored(harness)
+        assert (rating.score, rating.comment) == (None, None)
+        assert harness.desk.posts == []
+
+
+async def test_ratings_switched_off_in_config_are_not_asked_for(tmp_path: Path) -> None:
+    config = config_from(always_open_text() + "\nratings: {enabled: false}\n")
+    async with Harness(tmp_path, config=config) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        assert ada.received[-1].rating is None
+        assert ada.received[-1].text.startswith("Priya Sharma closed this conversation.")
+        assert "Rate" not in ada.received[-1].text
+
+
+async def test_someone_elses_or_a_made_up_request_is_refused(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        await closed_by_priya(harness)
+        asked = harness.customer("ada").received[-1].rating
+        assert asked is not None
+        bob = await harness.customer("bob").id()
+        assert await harness.ratings.rate(bob, asked, 5) == "unknown"
+        ada = await harness.customer("ada").id()
+        assert await harness.ratings.rate(ada, asked - 1, 5) == "unknown"  # asks nothing
+        assert await stored(harness) == []
+
+
+async def test_the_report_gives_each_employees_average(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        given: dict[str, list[int | None]] = {}
+        for name, score in (("ada", 5), ("bob", 2), ("cy", None), ("dee", 4)):
+            customer = harness.customer(name)
+            await customer.says(CHARGED)
+            spot, card = harness.desk.cards[-1]
+            await harness.employee(card.employee.id).writes("Done.", in_thread=spot)
+            assert await harness.employee(card.employee.id).closes(spot)
+            await customer.rates(score)
+            given.setdefault(card.employee.id, []).append(score)
+        month = harness.clock.now - timedelta(days=30)
+        rows = await report(harness.store, harness.config, month)
+        assert [row["id"] for row in rows] == [e.id for e in harness.config.employees]
+        for row in rows:
+            scores = [s for s in given.get(row["id"], []) if s is not None]
+            assert row["rated"] == len(scores)
+            assert row["average"] == (round(sum(scores) / len(scores), 2) if scores else None)
+            assert row["skipped"] == given.get(row["id"], []).count(None)
+        assert sum(row["rated"] for row in rows) == 3
+        assert sum(row["skipped"] for row in rows) == 1
+        later = await report(harness.store, harness.config, harness.clock.now + timedelta(days=1))
+        assert later == [{**row, "rated": 0, "average": None, "skipped": 0} for row in rows]
+
+
+# Over real HTTP ---------------------------------------------------------------------
+
+
+async def card(slack: FakeSlack) -> dict[str, Any]:
+    async def found() -> list[dict[str, Any]]:
+        return [p for p in slack.posts if p.get("blocks") and not p.get("thread_ts")]
+
+    return (await eventually(found))[0]  # type: ignore[index]
+
+
+async def close(app_url: str, slack: FakeSlack, posted: dict[str, Any]) -> None:
+    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
+    action = {"type": "button", "action_id": "frontdesk_close", "value": conversation,
+              "block_id": f"conversation:{conversation}"}  # fmt: skip
+    assert (
+        await press(app_url, posted["channel"][1:], action, posted["channel"])
+    ).status_code == 200
+
+
+async def rating_in_thread(slack: FakeSlack, posted: dict[str, Any]) -> str:
+    async def found() -> list[str]:
+        thread = slack.posts_in(posted["channel"], posted["ts"])
+        return [p["text"] for p in thread if "rated this conversation" in p["text"]]
+
+    (line,) = await eventually(found)  # type: ignore[misc]
+    return str(line)
+
+
+async def test_a_rating_in_the_widget_reaches_the_thread(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say(CHARGED)
+        posted = await card(slack)
+        await close(frontdesk.url, slack, posted)
+        asking = await visitor.message(lambda m: "rating" in m)
+        assert asking["rating"] == {"rated": None}
+        assert asking["text"].endswith("Rate this conversation from 1 (poor) to 5 (great).")
+        bad = {"type": "rating", "message_id": asking["id"], "score": 6}
+        await visitor.send_raw(json.dumps(bad))
+        assert (await visitor.frame(lambda f: f["type"] == "error"))["code"] == "bad_rating"
+        answer = {"type": "rating", "message_id": asking["id"], "score": 5, "comment": "Great <b>"}
+        await visitor.send_raw(json.dumps(answer))
+        rated = await visitor.frame(lambda f: f["type"] == "rated")
+        assert rated == {
+            "type": "rated",
+            "message_id": asking["id"],
+            "score": 5,
+            "outcome": "rated",
+        }
+        await visitor.message(lambda m: m["text"] == "Thank you for your rating!")
+        await visitor.send_raw(json.dumps(answer))
+        again = await visitor.frame(lambda f: f["type"] == "rated")
+        assert again["outcome"] == "already"
+        token = visitor.token
+    line = await rating_in_thread(slack, posted)
+    assert line.endswith("rated this conversation 5 out of 5 ★★★★★: “Great &lt;b&gt;”")
+    async with Visitor(frontdesk.url, token=token) as back:  # the request shows its answer
+        shown = await back.message(lambda m: m["id"] == asking["id"])
+        assert shown["rating"] == {"rated": 5}
+    async with httpx.AsyncClient() as client:
+        report = await client.get(
+            f"{frontdesk.url}/admin/ratings", headers={"Authorization": "Bearer admin-secret"}
+        )
+    rows = {row["id"]: row for row in report.json()["employees"]}
+    employee = EMPLOYEES[posted["channel"][1:]]
+    assert rows[employee] == {"id": employee, "name": rows[employee]["name"], "rated": 1,
+                              "average": 5.0, "skipped": 0}  # fmt: skip
+    assert sum(row["rated"] for row in rows.values()) == 1
