@@ -97,8 +97,8 @@ async def test_someone_elses_or_a_made_up_request_is_refused(tmp_path: Path) -> 
         assert await stored(harness) == []
 
 
-async def test_the_report_gives_each_employees_average(tmp_path: Path) -> None:
-    async with Harness(tmp_path) as harness:
+async def test_the_report_gives_each_employees_average(tmp_path: Path, database_url: str) -> None:
+    async with Harness(tmp_path, database_url=database_url) as harness:
         given: dict[str, list[int | None]] = {}
         for name, score in (("ada", 5), ("bob", 2), ("cy", None), ("dee", 4)):
             customer = harness.customer(name)

@@ -53,8 +53,10 @@ async def test_a_sent_reply_is_marked_delivered_on_the_desk_once(tmp_path: Path)
         assert len(harness.desk.reactions) == 1
 
 
-async def test_replies_shown_at_once_on_two_sockets_get_one_receipt(tmp_path: Path) -> None:
-    async with Harness(tmp_path) as harness:
+async def test_replies_shown_at_once_on_two_sockets_get_one_receipt(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with Harness(tmp_path, database_url=database_url) as harness:
         await harness.customer("ada").says(CHARGED)
         harness.channel.unreachable.add("ada")  # not sent: only "shown" below delivers it
         await harness.employee("priya").writes("Refunded, sorry!")

@@ -1,15 +1,20 @@
 """The widget in headless Chromium, through the demo page, with the real app, Rasa and
-the Slack double: what a customer sees and does."""
+the Slack double: what a customer sees and does (rating a conversation with the Rasa
+double: the NLU plays no part in it)."""
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, WebSocket, expect
 from sqlmodel import select
 
 from bot.tables import Message
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk
-from tests.fakes.slack import FakeSlack, send_event, thread_reply
+from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.rasa import FakeRasa
+from tests.fakes.slack import FakeSlack, press, send_event, thread_reply
 
 CHARGED_TWICE = "I was charged twice for my subscription this month"
 BILLING = {
@@ -156,3 +161,55 @@ async def test_messages_written_while_disconnected_are_sent_once_on_reconnect(
             await session.exec(select(Message.body).where(Message.author == "customer"))
         ).all()
     assert sorted(bodies) == ["are you still there?", "hello"]
+
+
+@pytest.fixture
+async def quick_shop(
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
+) -> AsyncIterator[Frontdesk]:
+    """`shop` with the Rasa double: for what the widget does, whatever the NLU says."""
+    config = always_open_config(tmp_path, photos=slack.url)
+    async with Frontdesk(
+        settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
+    ) as app:
+        yield app
+
+
+async def test_a_closed_conversation_is_rated_with_accessible_buttons(
+    page: Page, quick_shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(quick_shop.url)
+    await write(page, CHARGED_TWICE)
+    posted = await card(slack)
+    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
+    close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
+    await press(quick_shop.url, posted["channel"][1:], close, posted["channel"])
+
+    stars = page.get_by_role("group", name="Rate this conversation")
+    await expect(stars).to_be_visible()
+    names = [f"Rate {score} out of 5" for score in range(1, 6)] + ["Skip rating"]
+    for name in names:
+        await expect(stars.get_by_role("button", name=name, exact=True)).to_be_visible()
+    assert await stars.get_by_role("button").count() == len(names)
+    await page.get_by_label("Comment (optional)").fill("Quick & <b>kind</b>")
+    await stars.get_by_role("button", name="Rate 4 out of 5").click()
+
+    log = page.get_by_role("log")
+    await expect(log.get_by_role("status")).to_have_text(
+        "You rated this conversation 4 out of 5. Thank you!"
+    )
+    await expect(stars).to_have_count(0)  # answered: the buttons are gone
+    await expect(log).to_contain_text("Thank you for your rating!")
+
+    async def in_thread() -> list[str]:
+        thread = slack.posts_in(posted["channel"], posted["ts"])
+        return [p["text"] for p in thread if "rated this conversation" in p["text"]]
+
+    (line,) = await eventually(in_thread)  # type: ignore[misc]
+    assert line.endswith(
+        "rated this conversation 4 out of 5 ★★★★☆: “Quick &amp; &lt;b&gt;kind&lt;/b&gt;”"
+    )
+
+    await page.reload()  # the answer is remembered, and no buttons come back
+    await expect(page.get_by_role("log")).to_contain_text("You rated this conversation 4 out of 5")
+    await expect(page.get_by_role("group", name="Rate this conversation")).to_have_count(0)
