@@ -117,7 +117,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
     channels.add(runtime.widget)
     if settings.telegram_bot_token:
         telegram = runtime.telegram = TelegramChannel(settings, customers)
-        channels.add(telegram, sender=telegram, reader=telegram, inviter=telegram)
+        channels.add(
+            telegram, sender=telegram, reader=telegram, inviter=telegram, files=telegram.files
+        )
     delivery = Delivery(conversations)
     outbox.handle(Triage, customers.triage)
     outbox.handle(HandleInbound, customers.handle_inbound)

@@ -4,6 +4,9 @@ to the customer. Runs the desk's jobs (see jobs.py)."""
 
 from __future__ import annotations
 
+import contextlib
+
+from bot.attachments import attached
 from bot.conversations import Conversations
 from bot.jobs import (
     AlertTeam,
@@ -15,7 +18,7 @@ from bot.jobs import (
     ShowRating,
     UpdateCard,
 )
-from bot.outbox import Record, RetryLater, Tx, Work
+from bot.outbox import GiveUp, Record, RetryLater, Tx, Work
 from bot.ratings import describe
 from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
 from bot.store import Connection, ratings
@@ -63,10 +66,14 @@ class DeskWork:
             message, customer, thread = await for_thread(connection, work.job.message_id)
         if thread is None:
             raise RetryLater(NOT_YET)
-        spot = Spot(thread.place, thread.thread)
+        spot, attempt = Spot(thread.place, thread.thread), Attempt(work.id, work.attempt)
         line = Line(people.display_name(customer), "customer", message.body, message.created_at,
                     message.details)  # fmt: skip
-        await self.desk.post(spot, line, Attempt(work.id, work.attempt))
+        if (file := await attached(self.conversations.channels, message)) is not None:
+            with contextlib.suppress(GiveUp):  # the desk will not take it: the link instead
+                await self.desk.upload(spot, line, file, attempt)
+                return
+        await self.desk.post(spot, line, attempt)
 
     async def post_note(self, work: Work[PostNote]) -> None:
         async with self.store.reading() as connection:

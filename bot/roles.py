@@ -68,6 +68,22 @@ class Sender(Protocol):
         got out, and reporting to `progress` how many are out while more remain."""
 
 
+@dataclass(frozen=True)
+class FileContent:
+    """A file's bytes, with the name and media type to show it by."""
+
+    name: str
+    media_type: str
+    data: bytes
+
+
+class FileSource(Protocol):
+    """Where files people sent are kept (a channel, the desk): fetched by the reference
+    stored with their message. Raises RetryLater, or GiveUp for a file it cannot give."""
+
+    async def fetch_file(self, reference: str) -> FileContent: ...
+
+
 class Reader(Protocol):
     """A channel whose raw updates are stored first (the inbox) and acted on after."""
 
@@ -150,6 +166,10 @@ class EmployeeDesk(Protocol):
     async def post(self, spot: Spot, line: Line, attempt: Attempt) -> None:
         """A customer's message, after the card, in the thread."""
 
+    async def upload(self, spot: Spot, line: Line, file: FileContent, attempt: Attempt) -> None:
+        """A customer's message with the file it carried, shown in the thread (GiveUp
+        if the desk will not take the file: it is then posted with a link instead)."""
+
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         """A note from Frontdesk for the employee, in the thread."""
 
@@ -181,6 +201,7 @@ class Channels:
         self._senders: dict[str, Sender] = {}
         self._readers: dict[str, Reader] = {}
         self._inviters: dict[str, Inviter] = {}
+        self._files: dict[str, FileSource] = {}
 
     def add(
         self,
@@ -189,8 +210,11 @@ class Channels:
         sender: Sender | None = None,
         reader: Reader | None = None,
         inviter: Inviter | None = None,
+        files: FileSource | None = None,
     ) -> None:
         """Register a channel and the optional roles it plays."""
+        if files is not None:
+            self._files[channel.name] = files
         self._channels[channel.name] = channel
         if sender is not None:
             self._senders[channel.name] = sender
@@ -208,6 +232,9 @@ class Channels:
 
     def reader(self, name: str) -> Reader | None:
         return self._readers.get(name)
+
+    def files(self, name: str) -> FileSource | None:
+        return self._files.get(name)
 
     def inviting(self) -> list[str]:
         """The channels customers can be invited to continue on."""

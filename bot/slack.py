@@ -36,8 +36,9 @@ from bot.cards import (
 from bot.employees import Employees
 from bot.outbox import GiveUp, RetryLater
 from bot.pacing import Pacer
-from bot.roles import ERASED_POST, Attempt, Card, Line, Reaction, Spot
+from bot.roles import ERASED_POST, Attempt, Card, FileContent, Line, Reaction, Spot
 from bot.settings import Settings
+from bot.slack_files import SlackFiles, error_of
 from bot.store.conversations import conversation_for_thread
 from routing import Employee, RoutingConfig, Target, Team
 
@@ -72,6 +73,7 @@ class SlackDesk:
             timeout=15,
             retry_handlers=[],
         )
+        self.files = SlackFiles(self.client, self.pacer, self._call)
         self._names: dict[str, str] = {}
         self._dms: dict[str, str] = {}
         self._staff: tuple[RoutingConfig, dict[str, Employee]] | None = None
@@ -118,6 +120,10 @@ class SlackDesk:
         text = thread_text(line.author, line.text, line.details)
         await self._post(attempt, spot.place, spot.thread, text=text)
 
+    async def upload(self, spot: Spot, line: Line, file: FileContent, attempt: Attempt) -> None:
+        text = thread_text(line.author, line.text, {})  # the file itself, not its link
+        await self.files.upload(spot, text, file, attempt)
+
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         await self._post(attempt, spot.place, spot.thread, text=f":warning: {escape(text)}")
 
@@ -149,7 +155,7 @@ class SlackDesk:
                 self.client.reactions_add(channel=channel, timestamp=ts, name=_REACTIONS[reaction])
             )
         except RetryLater as exc:
-            error = _error_of(exc)
+            error = error_of(exc)
             if error == "message_not_found":
                 raise GiveUp("the employee's message was deleted") from exc
             if error != "already_reacted":
@@ -170,7 +176,7 @@ class SlackDesk:
                     )
                 )  # fmt: skip
             except RetryLater as exc:
-                if _error_of(exc) == "thread_not_found":
+                if error_of(exc) == "thread_not_found":
                     return replaced
                 raise
             for message in page.get("messages") or ():
@@ -186,7 +192,7 @@ class SlackDesk:
                         )
                     )  # fmt: skip
                 except RetryLater as exc:
-                    if _error_of(exc) != "message_not_found":  # deleted meanwhile
+                    if error_of(exc) != "message_not_found":  # deleted meanwhile
                         raise
                 replaced += 1
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -371,14 +377,6 @@ class SlackEvents:
         if known:
             by = self._who(user)
             await self.employees.transfer(cid, by, Target(**{kind: target}))
-
-
-def _error_of(exc: Exception) -> str | None:
-    """The Slack error behind an outbox instruction, if Slack named one."""
-    cause = exc.__cause__
-    if isinstance(cause, SlackApiError) and isinstance(getattr(cause.response, "data", None), dict):
-        return str(cause.response.get("error"))
-    return None
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

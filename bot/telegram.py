@@ -291,8 +291,9 @@ class TelegramChannel:
             await customers.receive(customer_id, NAME, inbound.text, edit_id, edited, triage=False)
         elif inbound.kind == "attachment":
             assert inbound.attachment is not None
+            link = self.files.link(inbound.file_id)  # and the file, for the desk to show
             details = {
-                "attachment": {"kind": inbound.attachment, "url": self.files.link(inbound.file_id)}
+                "attachment": {"kind": inbound.attachment, "url": link, "file": inbound.file_id}
             }
             text = inbound.text or f"[{inbound.attachment}]"
             await customers.receive(customer_id, NAME, text, source_id, details=details)

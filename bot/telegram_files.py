@@ -1,16 +1,20 @@
-"""Customers' Telegram files, for employees following a link on the desk: links signed
-with a key derived from the bot token, fetched from the Bot API only when followed."""
+"""Customers' Telegram files: fetched for the desk to show (roles.FileSource), and for
+employees following a link on the desk: links signed with a key derived from the bot
+token, fetched from the Bot API only when followed."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import mimetypes
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
+from bot.outbox import GiveUp, RetryLater
+from bot.roles import FileContent
 from bot.settings import Settings
 
 
@@ -43,6 +47,22 @@ class TelegramFiles:
         name = (remote.file_path or file_id).rsplit("/", 1)[-1]
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(content, media_type="application/octet-stream", headers=disposition)
+
+    async def fetch_file(self, reference: str) -> FileContent:
+        """A customer's file by its file_id. The Bot API gives files up to 20 MB; a
+        bigger one (or one gone) is refused for good."""
+        try:
+            remote = await self.bot.get_file(reference)
+            content = bytes(await remote.download_as_bytearray())
+        except BadRequest as exc:
+            raise GiveUp(f"Telegram will not give the file: {exc}") from exc
+        except RetryAfter as exc:
+            raise RetryLater("Telegram flood control", after=30.0) from exc
+        except TelegramError as exc:
+            raise RetryLater(f"Telegram error: {type(exc).__name__}") from exc
+        name = (remote.file_path or reference).rsplit("/", 1)[-1]
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return FileContent(name, kind, content)
 
     def _sign(self, file_id: str) -> str:
         return hmac.new(self._key, file_id.encode(), hashlib.sha256).hexdigest()[:32]

@@ -20,12 +20,12 @@ CORE = {
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
-    "bot.escalation", "bot.reply_times",
+    "bot.escalation", "bot.reply_times", "bot.attachments",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub"},
     "telegram": {"bot.telegram", "bot.telegram_files", "bot.telegram_ratings"},
-    "slack": {"bot.slack", "bot.slack_envelope", "bot.cards"},
+    "slack": {"bot.slack", "bot.slack_envelope", "bot.cards", "bot.slack_files"},
 }
 VENDORS = re.compile(r"slack|telegram", re.IGNORECASE)
 

@@ -319,11 +319,35 @@ async def test_sends_to_one_chat_are_paced(
     assert min(gaps) >= 0.95, gaps
 
 
-async def test_a_photo_reaches_the_thread_as_a_link_employees_can_open(
+async def test_a_photo_is_uploaded_into_the_thread_once_a_lost_answer_notwithstanding(
     app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
 ) -> None:
     await deliver(app, text(CHAT, CHARGED_TWICE))
     posted = await card(slack)
+    slack.fail_next("files.completeUploadExternal", 502, perform=True)  # shared; answer lost
+    await deliver(app, photo(CHAT, "here is the bank statement"))
+
+    async def in_thread() -> list[dict[str, Any]]:
+        return slack.posts_in(posted["channel"], posted["ts"])
+
+    (shared,) = await eventually(in_thread)  # type: ignore[misc]
+    assert shared["text"] == "*Ada Lovelace*: here is the bank statement"
+    assert [f["name"] for f in shared["files"]] == [f"photo-{CHAT}.jpg"]
+    assert slack.files[shared["files"][0]["id"]]["data"] == FILE_BYTES
+    await settled(app)
+    # The retry looked in the thread, found it, and uploaded nothing again.
+    assert slack.calls.count("files.getUploadURLExternal") == 1
+    assert slack.calls.count("conversations.replies") == 1
+    assert len(await in_thread()) == 1
+    assert len(slack.files) == 1
+
+
+async def test_a_photo_slack_refuses_reaches_the_thread_as_a_link_employees_can_open(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    slack.fail_next("files.getUploadURLExternal", 200, error="file_uploads_disabled")
     await deliver(app, photo(CHAT, "here is the bank statement"))
 
     async def in_thread() -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ from bot.roles import (
     Attempt,
     Card,
     Channels,
+    FileContent,
     Line,
     Outgoing,
     Progress,
@@ -124,6 +125,7 @@ class FakeDesk:
     notes: list[tuple[Spot, str]] = field(default_factory=list)
     updates: list[tuple[Spot, Card, str | None]] = field(default_factory=list)
     erased: list[Spot] = field(default_factory=list)  # threads whose posts were replaced
+    uploads: list[tuple[Spot, Line, FileContent]] = field(default_factory=list)
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (team, text) in its channel
     reactions: list[tuple[str, Reaction]] = field(default_factory=list)  # (message, reaction)
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
@@ -143,6 +145,10 @@ class FakeDesk:
     async def post(self, spot: Spot, line: Line, attempt: Attempt) -> None:
         self._fail()
         self.posts.append((spot, line))
+
+    async def upload(self, spot: Spot, line: Line, file: FileContent, attempt: Attempt) -> None:
+        self._fail()
+        self.uploads.append((spot, line, file))
 
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         self._fail()

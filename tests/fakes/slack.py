@@ -47,6 +47,7 @@ class FakeSlack:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> ack
     edited: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (channel, ts)
     reactions: list[dict[str, Any]] = field(default_factory=list)  # channel, timestamp, name
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id: name, title, data
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -66,6 +67,7 @@ class FakeSlack:
         return Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["GET", "POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 WebSocketRoute("/socket-mode", self._socket_mode),
                 Route("/photos/{name}", _photo),  # employees' photos, where tests point them
             ]
@@ -90,6 +92,14 @@ class FakeSlack:
         if fault is not None:
             return _failure(fault)
         return JSONResponse(result)
+
+    async def _upload(self, request: Request) -> Response:
+        """The upload URL files.getUploadURLExternal gave: the file's bytes, raw."""
+        file = self.files.get(request.path_params["file_id"])
+        if file is None:
+            return Response("no such upload", status_code=404)
+        file["data"] = await request.body()
+        return Response(f"OK - {len(file['data'])}", media_type="text/plain")
 
     async def push(self, kind: str, payload: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
         """Send a Socket Mode envelope (events_api or interactive); return the app's ack."""
@@ -167,6 +177,15 @@ class FakeSlack:
             }
         if method in ("conversations.history", "conversations.replies"):
             return self._history(args)
+        if method == "files.getUploadURLExternal":
+            if not args.get("filename") or not int(args.get("length") or 0):
+                return {"ok": False, "error": "missing_argument"}
+            file_id = f"F{next(self._ts):08d}"
+            self.files[file_id] = {"id": file_id, "name": args["filename"], "data": None,
+                                   "length": int(args["length"])}  # fmt: skip
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         if method == "reactions.add":
             if not all(args.get(k) for k in ("channel", "timestamp", "name")):
                 return {"ok": False, "error": "no_item_specified"}
@@ -176,6 +195,20 @@ class FakeSlack:
             self.reactions.append(reaction)
             return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The files uploaded, shared in the channel (a thread) as one message."""
+        shared = []
+        for given in args["files"]:
+            file = self.files.get(given["id"])
+            if file is None or file["data"] is None or len(file["data"]) != file["length"]:
+                return {"ok": False, "error": "file_not_found"}
+            file["title"] = given.get("title") or file["name"]
+            shared.append({"id": file["id"], "name": file["name"], "title": file["title"]})
+        ts = f"1700000000.{next(self._ts):06d}"
+        self.posts.append({"channel": args["channel_id"], "thread_ts": args.get("thread_ts"),
+                           "ts": ts, "text": args.get("initial_comment", ""), "files": shared})  # fmt: skip
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel's messages, or a thread's (its parent first), as edited; metadata
@@ -201,6 +234,8 @@ class FakeSlack:
                 message["thread_ts"] = p["thread_ts"]
             if metadata and p.get("metadata"):
                 message["metadata"] = p["metadata"]
+            if p.get("files"):
+                message["files"] = p["files"]
             found.append(message)
         start = (
             int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:"))
@@ -244,7 +279,7 @@ async def _arguments(request: Request) -> dict[str, Any]:
         args.update(json.loads(body))
     elif body:
         args.update(dict(urllib.parse.parse_qsl(body.decode())))
-    for key in ("blocks", "metadata"):
+    for key in ("blocks", "metadata", "files"):
         if isinstance(args.get(key), str):
             args[key] = json.loads(args[key])
     return args

@@ -1,0 +1,70 @@
+"""Files on Slack: a customer's file uploaded into the conversation's thread, where the
+employee sees it inline (the external upload: files.getUploadURLExternal, the bytes to
+the URL it gives, files.completeUploadExternal), found rather than uploaded again when a
+retry follows a lost answer; and the Slack error behind an outbox instruction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.outbox import GiveUp, RetryLater
+from bot.pacing import Pacer
+from bot.roles import Attempt, FileContent, Spot
+
+Call = Callable[[Awaitable[Any]], Awaitable[Any]]  # a Web API call, failures as instructions
+
+# What a workspace refuses whatever we do: the file is then linked, not uploaded.
+_REFUSED = {
+    "file_uploads_disabled", "file_uploads_except_images_disabled", "file_type_not_allowed",
+    "file_upload_size_restricted", "missing_scope", "not_allowed_token_type",
+}  # fmt: skip
+
+
+def error_of(exc: Exception) -> str | None:
+    """The Slack error behind an outbox instruction, if Slack named one."""
+    cause = exc.__cause__
+    if isinstance(cause, SlackApiError) and isinstance(getattr(cause.response, "data", None), dict):
+        return str(cause.response.get("error"))
+    return None
+
+
+class SlackFiles:
+    def __init__(self, client: AsyncWebClient, pacer: Pacer, call: Call) -> None:
+        self.client = client
+        self.pacer = pacer
+        self.call = call
+
+    async def upload(self, spot: Spot, text: str, file: FileContent, attempt: Attempt) -> None:
+        """`file` in the thread, with `text` as its message; GiveUp if the workspace
+        refuses files like it."""
+        if attempt.number > 1 and await self._uploaded(spot, text, file.name):
+            return
+        await self.pacer.wait(spot.place)
+        try:
+            await self.call(
+                self.client.files_upload_v2(
+                    channel=spot.place, thread_ts=spot.thread, content=file.data,
+                    filename=file.name, title=file.name, initial_comment=text,
+                )
+            )  # fmt: skip
+        except SlackRequestError as exc:  # the bytes did not reach the upload URL
+            raise RetryLater(f"Slack upload failed: {exc}") from exc
+        except RetryLater as exc:
+            if (error := error_of(exc)) in _REFUSED:
+                raise GiveUp(f"Slack refused the file: {error}") from exc
+            raise
+
+    async def _uploaded(self, spot: Spot, text: str, name: str) -> bool:
+        """Whether an earlier attempt's upload is in the thread (its answer was lost)."""
+        page = await self.call(
+            self.client.conversations_replies(channel=spot.place, ts=spot.thread, limit=200)
+        )
+        return any(
+            message.get("text") == text
+            and any(f.get("name") == name for f in message.get("files") or ())
+            for message in page.get("messages") or ()
+        )
