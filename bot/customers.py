@@ -11,7 +11,8 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.conversations import Conversations, customer_news
-from bot.jobs import HandleInbound, OpenCard, PostInThread, Triage
+from bot.handoff import CHOOSING, Handoff
+from bot.jobs import HandleInbound, PostInThread, Triage
 from bot.outbox import GiveUp, Record, Tx, Work
 from bot.store import conversations as stored
 from bot.store import customers as people
@@ -21,7 +22,6 @@ from bot.store.rows import add, change, key
 from bot.tables import Conversation, Message
 from bot.triage import Reply, TriageState, bot_fields, step
 from nlu import Classification, NluError, NothingToClassify
-from routing import RoutingConfig, RoutingRequest, considered, route
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Customers:
         self.classify = classify
         self.metrics = conversations.metrics
         self.store = conversations.store
+        self.handoff = Handoff(conversations)
 
     async def identify(
         self, channel: str, address: str, *, name: str | None = None, language: str | None = None
@@ -145,8 +146,14 @@ class Customers:
                 await tx.enqueue(PostInThread(key(message)), conversation_id=conversation.id)
 
             return relay
-        understood = await self._understand(message.body)
         config = self.conversations.config()
+        if conversation.asked_for == CHOOSING:  # the answer to: wait, or someone now?
+
+            async def chosen(tx: Tx) -> None:
+                await self.handoff.choose(tx, conversation, message, config)
+
+            return chosen
+        understood = await self._understand(message.body)
         result = step(_state(conversation), message.body, understood, config)
 
         async def record(tx: Tx) -> None:
@@ -164,7 +171,7 @@ class Customers:
             for reply in result.replies:
                 await self.conversations.say(tx, conversation, reply)
             if result.handoff:
-                await self._hand_off(tx, conversation, message, config)
+                await self.handoff.hand_off(tx, conversation, message, config)
 
         return record
 
@@ -183,29 +190,6 @@ class Customers:
         elapsed = self.conversations.clock() - started
         self.metrics.nlu_seconds.observe(elapsed.total_seconds())
         return understood
-
-    async def _hand_off(
-        self, tx: Tx, conversation: Conversation, trigger: Message, config: RoutingConfig
-    ) -> None:
-        connection, now = tx.connection, self.conversations.clock()
-        customer = await people.customer(connection, conversation.customer_id)
-        previous = await stored.previous_employee(connection, conversation.customer_id)
-        request = RoutingRequest(
-            channel=conversation.channel,
-            intent=conversation.intent or None,
-            entities=frozenset(conversation.entities),
-            language=customer.language,
-            customer_tags=frozenset(customer.tags),
-            previous_employee=previous,
-        )
-        roster = await stored.roster(connection, considered(request, config))
-        decision = route(request, roster, config, now)
-        assignment = await self.conversations.assign(tx, conversation, decision)
-        await self.conversations.introduce(tx, conversation, decision, previous=previous)
-        # The card shows the conversation up to this message; later ones follow it.
-        await tx.enqueue(OpenCard(key(assignment), key(trigger)), conversation_id=conversation.id)
-        rule = decision.rule.name if decision.rule else "fallback"
-        self.metrics.routed.labels(rule, decision.availability).inc()
 
 
 def _state(conversation: Conversation) -> TriageState:

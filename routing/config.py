@@ -27,6 +27,7 @@ from routing.document import ConfigError, Document, Problem
 from routing.escalation import Days, Duration, Escalation, holidays
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
+from routing.files import Files
 from routing.ratings import Ratings
 from routing.retention import Retention
 from routing.texts import Texts
@@ -75,6 +76,9 @@ class Triage(_Strict):
     # How each intent is offered in the clarifying question; intents without a
     # topic are not offered.
     topics: dict[str, str] = Field(default_factory=dict)
+    # A returning customer whose usual person cannot answer now chooses: wait for them,
+    # or talk to the stand-in now (false: the stand-in, without asking).
+    ask_to_wait: bool = True
     texts: Texts = Texts()
 
 
@@ -145,6 +149,7 @@ class RoutingConfig(_Strict):
     limits: Limits = Limits()
     retention: Retention = Retention()
     ratings: Ratings = Ratings()
+    files: Files = Files()
     escalation: Escalation = Escalation()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
 

@@ -59,6 +59,18 @@ class Texts(BaseModel):
     standing_in: Annotated[str, _placeholders(_PERSON | {"previous", "why"})] = (
         "{previous} helped you last time but {why}, so {name} ({title}) will answer you here."
     )
+    # The choice a returning customer gets when their usual person cannot answer now
+    # (`triage.ask_to_wait`), with `wait_option` and `now_option` as quick replies.
+    wait_or_now: Annotated[
+        str, _placeholders(_PERSON | {"previous", "previous_first_name", "why"})
+    ] = (
+        "{previous} helped you last time but {why}. Would you like to wait for "
+        "{previous_first_name}, or talk to {name} ({title}) now?"
+    )
+    wait_option: Annotated[str, _placeholders({"previous_first_name"})] = (
+        "Wait for {previous_first_name}"
+    )
+    now_option: Annotated[str, _placeholders(_PERSON)] = "Talk to {first_name} now"
     transferred: Annotated[str, _placeholders(_PERSON | {"previous"})] = (
         "{previous} has passed your conversation to {name} ({title}), who will answer you here."
     )

@@ -20,7 +20,7 @@ CORE = {
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
-    "bot.escalation", "bot.reply_times", "bot.attachments",
+    "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub"},
