@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.conversations import Conversations
 from bot.jobs import (
+    AlertTeam,
     Deliver,
     EraseFromDesk,
     ExpireMessages,
@@ -38,8 +39,9 @@ ADDRESSES = {
 }
 ADDRESS = "the channel's own id for the customer's chat"
 # Jobs that would pass on what was erased: cancelled if still waiting.
-_CANCEL = [kind_of(job) for job in (Triage, PostInThread, PostNote, Deliver)]
-_SCRUB = dict([encode(PostNote(ERASED))])  # a note may quote a message
+_CANCEL = [kind_of(job) for job in (Triage, PostInThread, PostNote, Deliver, AlertTeam)]
+# A note may quote a message; a note and an alert name the customer.
+_SCRUB = dict([encode(PostNote(ERASED)), encode(AlertTeam("", ERASED))])
 
 
 class UnknownCustomer(LookupError):

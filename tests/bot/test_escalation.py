@@ -325,3 +325,27 @@ async def test_over_http_the_thread_gets_the_reminder_and_the_next_person_a_card
 
         await eventually(handed_over)
         assert [u["ts"] for u in slack.updates] == [priya[1]]  # Priya's card says so
+
+
+async def test_erasing_the_customer_erases_the_alert_that_names_them(tmp_path: Path) -> None:
+    text = always_open_text().replace(
+        "{id: billing, name: Billing, slack_channel: null}",
+        "{id: billing, name: Billing, slack_channel: C0BILLING}",
+    )
+    async with Harness(tmp_path, config=escalating(text)) as harness:
+        async with harness.store.transaction() as connection:
+            await stored.set_away(connection, "tomas", True, T0)
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        harness.clock.advance(minutes=15)
+        harness.desk.failing.append(RuntimeError("Slack is down"))  # the reminder waits
+        await harness.settle()
+        await harness.privacy.erase(await ada.id(), "a test")
+        async with harness.store.reading() as connection:
+            waiting = await queue.jobs(connection, "cancelled")
+        # The reminder failed to post; the alert was queued behind it in the lane.
+        assert {job.kind: job.payload for job in waiting} == {
+            "thread.note": {"text": "[erased]"},
+            "team.alert": {"team_id": "", "text": "[erased]"},
+        }
+        assert harness.desk.alerts == []
