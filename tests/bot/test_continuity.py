@@ -5,12 +5,18 @@ core in memory, with the harness's clock."""
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.store import conversations as stored
-from tests.fakes.frontdesk import ROOT, always_open_text
+from tests.bot.test_admin import call
+from tests.bot.test_handoff import card_text, cards, one_card
+from tests.conftest import eventually
+from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_text
 from tests.fakes.harness import T0, Customer, Harness, config_from
+from tests.fakes.slack import FakeSlack, press
+from tests.fakes.visitor import Visitor
 
 CHARGED = "I was charged twice for my subscription this month"
 AGAIN = "I have another question about a payment on my invoice"
@@ -120,3 +126,34 @@ async def test_switched_off_the_stand_in_answers_without_asking(tmp_path: Path) 
             .startswith("Priya Sharma helped you last time but is away, so Tomás García")
         )
         assert harness.desk.cards[-1][1].employee.id == "tomas"
+
+
+@pytest.mark.parametrize(
+    ("answer", "desk"), [("Wait for Priya", "DU0PRIYA01"), ("Talk to Tomás now", "DU0TOMAS01")]
+)
+async def test_over_http_the_choice_routes(
+    frontdesk: Frontdesk, slack: FakeSlack, answer: str, desk: str
+) -> None:
+    """The real app, a widget visitor, the Slack double and the admin API."""
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say(CHARGED)
+        first = await one_card(slack)
+        assert first["channel"] == "DU0PRIYA01"
+        close = {"action_id": "frontdesk_close", "type": "button", "value": "1"}
+        assert (await press(frontdesk.url, "U0PRIYA01", close)).status_code == 200
+        await visitor.message(lambda m: m.get("text", "").startswith("Priya Sharma closed"))
+        away = await call(frontdesk, "PUT", "/admin/employees/priya/away", json={"away": True})
+        assert away.status_code == 200
+
+        await visitor.say(AGAIN)
+        asked = await visitor.message(lambda m: bool(m.get("quick_replies")))
+        assert asked["text"] == ASKED_AWAY
+        assert asked["quick_replies"] == ["Wait for Priya", "Talk to Tomás now"]
+        await visitor.say(answer)
+
+        async def second_card() -> list[dict[str, Any]]:
+            return [card for card in cards(slack) if card["ts"] != first["ts"]]
+
+        card = (await eventually(second_card))[0]  # type: ignore[index]
+        assert card["channel"] == desk
+        assert answer in card_text(card)
