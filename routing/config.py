@@ -27,7 +27,6 @@ from routing.document import ConfigError, Document, Problem
 from routing.escalation import Days, Duration, Escalation, holidays
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
-from routing.files import Files
 from routing.ratings import Ratings
 from routing.retention import Retention
 from routing.texts import Texts
@@ -149,7 +148,6 @@ class RoutingConfig(_Strict):
     limits: Limits = Limits()
     retention: Retention = Retention()
     ratings: Ratings = Ratings()
-    files: Files = Files()
     escalation: Escalation = Escalation()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
 
