@@ -52,6 +52,7 @@ from bot.store.conversations import open_counts
 from bot.tables import utcnow
 from bot.telegram import TelegramChannel
 from bot.widget import Widget
+from bot.widget_files import WidgetFiles
 from nlu import Classification, NluUnavailable
 from nlu.service import NluService
 from routing import RoutingConfig
@@ -141,6 +142,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         outbox.handle(AlertTeam, desk.alert_team)
         outbox.handle(MarkDelivered, desk.mark_delivered)
         outbox.handle(ShowRating, desk.show_rating)
+        delivery.desk_files = slack  # employees' files are kept on the desk
+        assert settings.slack_bot_token is not None  # a connected desk has one
+        runtime.widget.files = WidgetFiles(settings.slack_bot_token, store, slack, clock)
     return runtime
 
 
@@ -203,6 +207,8 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
     ]
     if runtime.slack is not None:
         found.append(Route("/slack/events", runtime.slack.events, methods=["POST"]))
+    if (files := runtime.widget.files) is not None:
+        found.append(Route("/widget/files/{message_id:int}/{index:int}", files.download))
     if runtime.telegram is not None:
         found += [
             Route("/telegram/webhook", runtime.telegram.webhook, methods=["POST"]),

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.roles import Card, Line
+from bot.roles import Card, Line, SharedFile
 from routing import RoutingConfig
 
 CLOSE, TAKE_OVER, TRANSFER = "frontdesk_close", "frontdesk_take_over", "frontdesk_transfer"
@@ -26,6 +26,7 @@ class ThreadReply:
     user: str
     text: str
     ts: str
+    files: tuple[SharedFile, ...] = ()  # shared with the message (subtype file_share)
 
 
 def to_reply(event: Mapping[str, Any]) -> ThreadReply | None:
@@ -40,7 +41,20 @@ def to_reply(event: Mapping[str, Any]) -> ThreadReply | None:
     if not all(isinstance(v, str) and v for v in (channel, user, thread_ts, ts)) or thread_ts == ts:
         return None  # a user or channel given as an object is not a thread reply
     return ThreadReply(
-        str(channel), str(thread_ts), str(user), str(event.get("text") or ""), str(ts)
+        str(channel), str(thread_ts), str(user), str(event.get("text") or ""), str(ts),
+        tuple(_shared(f) for f in event.get("files") or () if isinstance(f, dict) and f.get("id")),
+    )  # fmt: skip
+
+
+def _shared(file: Mapping[str, Any]) -> SharedFile:
+    """A file in a message event; a Slack Connect file carries only its id (and is then
+    refused, its type unknown)."""
+    size = file.get("size")
+    return SharedFile(
+        str(file["id"]),
+        str(file.get("name") or file.get("title") or file["id"]),
+        str(file.get("mimetype") or "application/octet-stream"),
+        size if isinstance(size, int) else 0,
     )
 
 

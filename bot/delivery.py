@@ -5,11 +5,14 @@ can never arrive, or did not after every retry, is reported in the employee's th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.attachments import fetch_all
 from bot.conversations import Conversations
 from bot.jobs import Deliver, PostNote
 from bot.outbox import GiveUp, Record, RetryLater, Tx, Work
 from bot.receipts import delivered
-from bot.roles import Outgoing
+from bot.roles import FileSource, Outgoing
 from bot.store import customers as people
 from bot.store.messages import message_in_conversation
 from bot.store.rows import key
@@ -20,6 +23,7 @@ class Delivery:
     def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
         self.store = conversations.store
+        self.desk_files: FileSource | None = None  # where employees' files are kept
 
     async def deliver(self, work: Work[Deliver]) -> Record | None:
         async with self.store.reading() as connection:
@@ -36,7 +40,9 @@ class Delivery:
             await self.conversations.outbox.save_checkpoint(work, sent)
 
         try:
-            await sender.deliver(address, self.outgoing(message), work.checkpoint, progress)
+            files = await fetch_all(self.desk_files, message)  # an employee's, kept on the desk
+            outgoing = replace(self.outgoing(message), files=files)
+            await sender.deliver(address, outgoing, work.checkpoint, progress)
         except GiveUp as exc:  # Undeliverable among them: blocked, the chat deleted
             await self._report(conversation, message, f"{title} ({exc})")
             raise

@@ -5,12 +5,15 @@ someone who is not in the config."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
+from bot.attachments import admit
 from bot.conversations import Conversations
-from bot.jobs import OpenCard, UpdateCard
+from bot.jobs import OpenCard, PostNote, UpdateCard
 from bot.outbox import Tx
 from bot.ratings import closing
+from bot.roles import SharedFile
 from bot.store import conversations as stored
 from bot.store.messages import add_once
 from bot.store.rows import change, key
@@ -26,9 +29,17 @@ class Employees:
         self.conversations = conversations
         self.metrics = conversations.metrics
 
-    async def write(self, conversation_id: int, by: str, text: str, source_id: str) -> Written:
+    async def write(
+        self,
+        conversation_id: int,
+        by: str,
+        text: str,
+        source_id: str,
+        files: Sequence[SharedFile] = (),
+    ) -> Written:
         """Someone wrote in a conversation's thread. Only the assigned employee's words
-        reach the customer; `note:` and colleagues' messages stay internal."""
+        reach the customer, with the files config.yml allows (a note says why any other
+        did not); `note:` and colleagues' messages stay internal."""
         config = self.conversations.config()
         employee = by if config.has_employee(by) else None
         async with self.conversations.transaction() as tx:
@@ -39,12 +50,15 @@ class Employees:
             delivered = (
                 employee is not None and employee == conversation.employee_id and not is_note
             )
+            admitted, refused = admit(files, config.files) if delivered else ([], [])
+            delivered = delivered and bool(text.strip() or admitted)  # else nothing to send
+            details: dict[str, Any] = {"files": admitted} if admitted else {}
             message = Message(
                 conversation_id=conversation_id,
                 author="employee" if delivered else "note",
                 employee_id=employee,
                 body=text.lstrip()[len(NOTE) :].strip() if is_note else text,
-                details={} if employee else {"desk_user": by},
+                details=details if employee else {"desk_user": by},
                 source="desk",
                 source_id=source_id,
                 created_at=self.conversations.clock(),
@@ -52,6 +66,9 @@ class Employees:
             if not await add_once(tx.connection, message):  # a retried event
                 self.metrics.duplicates.labels("desk").inc()
                 return "duplicate"
+            if refused:
+                note = "Not sent to the customer: " + "; ".join(refused)
+                await tx.enqueue(PostNote(note), conversation_id=conversation_id)
             if delivered:
                 await self._replied(tx, conversation)
                 await self.conversations.deliver(tx, conversation, message)

@@ -36,6 +36,7 @@ class Outgoing:
     # The message asks the customer to rate the conversation; their answer names this
     # message id (see ratings.Ratings.rate).
     rating: int | None = None
+    files: tuple[FileContent, ...] = ()  # sent after the text
 
 
 class Undeliverable(GiveUp):
@@ -75,6 +76,17 @@ class FileContent:
     name: str
     media_type: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file someone shared, as the message that carried it keeps it: `reference` is
+    where it is kept (the desk's id for it), to fetch it by when it is needed."""
+
+    reference: str
+    name: str
+    media_type: str
+    size: int
 
 
 class FileSource(Protocol):

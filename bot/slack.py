@@ -74,6 +74,7 @@ class SlackDesk:
             retry_handlers=[],
         )
         self.files = SlackFiles(self.client, self.pacer, self._call)
+        self.fetch_file = self.files.fetch  # roles.FileSource: employees' files
         self._names: dict[str, str] = {}
         self._dms: dict[str, str] = {}
         self._staff: tuple[RoutingConfig, dict[str, Employee]] | None = None
@@ -346,7 +347,8 @@ class SlackEvents:
         names = {u: e.name for u, e in self.desk.staff().items()} if mentioned else {}
         text = payloads.text(to_plain(reply.text, names)).strip()
         source = f"{reply.channel}:{reply.ts}"
-        outcome = await self.employees.write(conversation, self._who(reply.user), text, source)
+        who = self._who(reply.user)
+        outcome = await self.employees.write(conversation, who, text, source, reply.files)
         log.debug("slack thread message", extra={"outcome": outcome, "channel": reply.channel})
 
     async def _on_close(self, ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -57,6 +58,30 @@ class SlackFiles:
             if (error := error_of(exc)) in _REFUSED:
                 raise GiveUp(f"Slack refused the file: {error}") from exc
             raise
+
+    async def fetch(self, reference: str) -> FileContent:
+        """A file shared on Slack, by its id: files.info, then its private download URL
+        with the bot token (never handed to anyone). A file deleted since is GiveUp."""
+        try:
+            info = await self.call(self.client.files_info(file=reference))
+        except RetryLater as exc:
+            if error_of(exc) == "file_not_found":
+                raise GiveUp("the file was deleted from Slack") from exc
+            raise
+        file = info["file"]
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url or self.client.session is None:
+            raise GiveUp("Slack gives no download address for the file")
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        try:
+            async with self.client.session.get(url, headers=headers) as response:
+                if response.status != 200:
+                    raise RetryLater(f"Slack's file download answered {response.status}")
+                data = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"Slack unreachable: {type(exc).__name__}") from exc
+        kind = str(file.get("mimetype") or "application/octet-stream")
+        return FileContent(str(file.get("name") or reference), kind, data)
 
     async def _uploaded(self, spot: Spot, text: str, name: str) -> bool:
         """Whether an earlier attempt's upload is in the thread (its answer was lost)."""

@@ -9,20 +9,19 @@ import contextlib
 import hmac
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import partial
 from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from telegram import Bot, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import Bot, Update
 from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot import payloads
+from bot import telegram_parts as outgoing
 from bot.customers import Customers
 from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
@@ -35,15 +34,12 @@ from bot.telegram_ratings import TelegramRatings
 
 log = logging.getLogger(__name__)
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member", "callback_query"]
 _PER_CHAT_PER_SECOND = 1.0  # Telegram asks for about one message a second per chat
 NAME, TITLE = "telegram", "Telegram"
 
 Kind = Literal["start", "text", "edit", "attachment", "blocked", "button"]
-Send = Callable[[int], Awaitable[object]]  # one part of a message, to a chat
 
 
 @dataclass(frozen=True)
@@ -124,19 +120,6 @@ def _seconds(media: Any) -> int:
         warnings.simplefilter("ignore", DeprecationWarning)
         duration = media.duration
     return int(duration.total_seconds()) if isinstance(duration, timedelta) else int(duration)
-
-
-def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut text into parts of at most `limit` characters that join back to exactly
-    the text; cuts fall after a newline or space where there is one."""
-    parts = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = max(window.rfind("\n"), window.rfind(" "))
-        cut = cut + 1 if cut > limit // 2 else limit
-        parts.append(text[:cut])
-        text = text[cut:]
-    return [*parts, text] if text or not parts else parts
 
 
 class TelegramChannel:
@@ -306,7 +289,7 @@ class TelegramChannel:
         """A message to the chat, in parts; resumes after the last part that was sent
         if an earlier attempt stopped half-way."""
         chat = int(address)
-        parts = _parts(self.bot, message)
+        parts = outgoing.parts(self.bot, message)
         for index, send in enumerate(parts[sent:], start=sent):
             await self.pacer.wait(address)
             try:
@@ -319,30 +302,6 @@ class TelegramChannel:
                 raise RetryLater(f"Telegram error: {type(exc).__name__}") from exc
             if index + 1 < len(parts):  # the last part ends the job: nothing to resume
                 await progress(index + 1)
-
-
-def _parts(bot: Bot, message: Outgoing) -> list[Send]:
-    """A message as the Bot API calls that send it, in order."""
-    text = message.text
-    if (author := message.author) is not None:
-        text = f"{author.name} ({author.team}): {text}" if author.team else f"{author.name}: {text}"
-    parts: list[Send] = []
-    person = message.introduces
-    if person is not None and person.photo_url:
-        caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
-        photo = str(person.photo_url)
-        parts.append(partial(bot.send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
-    keyboard: ReplyKeyboardMarkup | InlineKeyboardMarkup | None = None
-    if message.quick_replies:
-        rows = [[KeyboardButton(label)] for label in message.quick_replies]
-        keyboard = ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
-    elif message.rating is not None:
-        keyboard = TelegramRatings.keyboard(message.rating)
-    chunks = split(text)
-    for i, chunk in enumerate(chunks):
-        markup = keyboard if i == len(chunks) - 1 else None
-        parts.append(partial(bot.send_message, text=chunk, reply_markup=markup))
-    return parts
 
 
 def _update_key(payload: object) -> int:

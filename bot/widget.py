@@ -8,9 +8,7 @@ issued on first contact and never put in a URL) and then every message after
 and resends it until it gets `{"type": "ack", "id": ..., "message_id": ...}`, which
 comes only after the message is committed; a resent id is stored once. New messages
 are pushed as `{"type": "message", "message": {...}}`; an employee's reply counts as
-delivered once pushed. A message with `"rating": {"rated": null}` asks for a rating:
-`{"type": "rating", "message_id": ..., "score": 1-5 or null (skip), "comment": ...}`,
-answered `{"type": "rated", "message_id": ..., "outcome": ...}` (see ratings.Rated)."""
+delivered once pushed. README.md lists every frame (ratings and files too)."""
 
 from __future__ import annotations
 
@@ -38,6 +36,7 @@ from bot.settings import Settings
 from bot.store.messages import seen_by_customer, seen_by_customer_after
 from bot.tables import Message
 from bot.visitors import NAME, Refusal, Visitors
+from bot.widget_files import WidgetFiles
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +69,7 @@ class Widget:
         self.hub = WidgetHub()
         self.visitors = Visitors(settings, customers)
         self.ratings = Ratings(self.conversations)
+        self.files: WidgetFiles | None = None  # employees' files, when a desk keeps them
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
@@ -187,6 +187,8 @@ class Widget:
             frame["introduces"] = _person(self.conversations.person(introduces))
         if message.details.get("rating") == ASKED:
             frame["rating"] = {"rated": message.details.get("rated")}
+        if self.files is not None and message.details.get("files"):
+            frame["files"] = self.files.links(message)
         return frame
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 
 from routing.document import ConfigError, Document, Problem
 from routing.escalation import Days, Duration, Escalation, holidays
+from routing.files import Files
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
 from routing.ratings import Ratings
@@ -148,6 +149,7 @@ class RoutingConfig(_Strict):
     limits: Limits = Limits()
     retention: Retention = Retention()
     ratings: Ratings = Ratings()
+    files: Files = Files()
     escalation: Escalation = Escalation()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
 

@@ -23,8 +23,13 @@ CORE = {
     "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments",
 }  # fmt: skip
 ADAPTERS = {
-    "widget": {"bot.widget", "bot.visitors", "bot.hub"},
-    "telegram": {"bot.telegram", "bot.telegram_files", "bot.telegram_ratings"},
+    "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.widget_files"},
+    "telegram": {
+        "bot.telegram",
+        "bot.telegram_files",
+        "bot.telegram_ratings",
+        "bot.telegram_parts",
+    },
     "slack": {"bot.slack", "bot.slack_envelope", "bot.cards", "bot.slack_files"},
 }
 VENDORS = re.compile(r"slack|telegram", re.IGNORECASE)

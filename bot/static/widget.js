@@ -78,6 +78,7 @@
     ".fd-form button{background:#1d4ed8;color:#fff;border:0;border-radius:8px;padding:0 14px;font:inherit;cursor:pointer}" +
     ".fd-telegram{display:block;margin:6px 12px;font:inherit;font-size:13px;color:#1d4ed8;background:none;border:0;text-decoration:underline;cursor:pointer;text-align:left}" +
     ".fd-telegram[hidden]{display:none}" +
+    ".fd-file{display:block;margin-top:6px;color:#1d4ed8}.fd-file img{display:block;max-width:100%;max-height:240px;border-radius:6px}" +
     ".fd-rating{margin-top:8px;padding-top:8px;border-top:1px solid #e5e7eb}" +
     ".fd-rating textarea{width:100%;box-sizing:border-box;font:inherit;font-size:13px;margin:2px 0 6px;border:1px solid #9ca3af;border-radius:6px}" +
     ".fd-stars{display:flex;flex-wrap:wrap;gap:4px}" +
@@ -176,6 +177,7 @@
       intro.appendChild(who);
       bubble.appendChild(intro);
     }
+    (message.files || []).forEach(function (file) { bubble.appendChild(fileLink(file)); });
     if (message.rating) bubble.appendChild(ratingBox(message.id, message.rating.rated));
     if (pending) bubble.appendChild(el("div", "fd-note fd-sending", "Sending…"));
     row.appendChild(bubble);
@@ -186,6 +188,27 @@
     log.scrollTop = log.scrollHeight;
     return row;
   }
+  // An employee's file: a picture shown (its name as its text alternative), or a link to
+  // download it. Links are signed and expire; the server sends fresh ones on reconnect.
+  function fileLink(file) {
+    var link = el("a", "fd-file");
+    link.href = server + file.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    var kb = Math.max(1, Math.round(file.size / 1000));
+    var size = kb >= 1000 ? (kb / 1000).toFixed(1) + " MB" : kb + " KB";
+    if (file.inline) {
+      var img = el("img");
+      img.src = link.href;
+      img.alt = file.name;
+      link.appendChild(img);
+    } else {
+      link.textContent = "Download " + file.name + " (" + size + ")";
+      link.setAttribute("download", file.name);
+    }
+    return link;
+  }
+
   // A closed conversation asks for a rating: buttons 1 to 5, an optional comment, Skip.
   var ratingBoxes = {};  // the asking message's id -> its box
   function ratedText(rated) {

@@ -16,7 +16,9 @@ from sqlmodel import col, select
 from telegram import Bot, Update
 
 from bot.tables import Inbound, Message, OutboxJob, Rating
-from bot.telegram import TEXT_LIMIT, split, to_inbound
+from bot.telegram import to_inbound
+from bot.telegram_parts import TEXT_LIMIT, split
+from tests.bot.test_files import shared
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
@@ -478,6 +480,32 @@ async def test_a_rating_on_telegram_reaches_the_thread(
 async def _answered(tg: FakeTelegram, update: dict[str, Any]) -> bool:
     query = update["callback_query"]["id"]
     return any(a["callback_query_id"] == query for a in tg.answered)
+
+
+async def test_an_employees_files_arrive_as_a_photo_and_a_document(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+) -> None:
+    await deliver(app, text(CHAT, CHARGED_TWICE))
+    posted = await card(slack)
+    picture = slack.add_file("receipt.png", FILE_BYTES, "image/png")
+    pdf = slack.add_file("invoice.pdf", b"%PDF-1.4 invoice", "application/pdf")
+    tool = slack.add_file("tool.exe", b"MZ", "application/x-msdownload")
+    await send_event(app.url, shared(posted, "", picture, pdf, tool))
+    document = await sent_to(tg, CHAT, lambda s: s["method"] == "sendDocument")
+    (photo,) = [s for s in tg.to(CHAT) if isinstance(s.get("photo"), dict)]  # not the intro
+    assert photo["photo"] == {"filename": "receipt.png", "bytes": FILE_BYTES}
+    assert photo["caption"].endswith("(Billing)")  # no text: the first file names who sent it
+    assert document["document"] == {"filename": "invoice.pdf", "bytes": b"%PDF-1.4 invoice"}
+
+    async def noted() -> list[str]:
+        thread = slack.posts_in(posted["channel"], posted["ts"])
+        return [p["text"] for p in thread if "Not sent to the customer" in p["text"]]
+
+    assert await eventually(noted) == [
+        ":warning: Not sent to the customer: tool.exe (its type, application/x-msdownload, "
+        "is not one customers can be sent)"
+    ]
+    assert "tool.exe" not in repr(tg.to(CHAT))
 
 
 async def test_a_blocked_bot_tells_the_employee_and_stops_trying(

@@ -213,3 +213,24 @@ async def test_a_closed_conversation_is_rated_with_accessible_buttons(
     await page.reload()  # the answer is remembered, and no buttons come back
     await expect(page.get_by_role("log")).to_contain_text("You rated this conversation 4 out of 5")
     await expect(page.get_by_role("group", name="Rate this conversation")).to_have_count(0)
+
+
+async def test_an_employees_image_and_document_render_accessibly(
+    page: Page, quick_shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(quick_shop.url)
+    await write(page, CHARGED_TWICE)
+    posted = await card(slack)
+    png = await (await page.request.get(f"{slack.url}/photos/receipt.png")).body()
+    files = [slack.add_file("receipt.png", png, "image/png"),
+             slack.add_file("invoice.pdf", b"%PDF-1.4 " + b"x" * 2400, "application/pdf")]  # fmt: skip
+    event = thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Both here.")
+    await send_event(quick_shop.url, {**event, "subtype": "file_share", "files": files})
+
+    reply = page.get_by_role("log").locator("article.fd-employee")
+    picture = reply.get_by_role("img", name="receipt.png")
+    await expect(picture).to_be_visible()
+    assert await picture.evaluate("img => img.complete && img.naturalWidth") == 2
+    document = reply.get_by_role("link", name="Download invoice.pdf (2 KB)")
+    await expect(document).to_be_visible()
+    assert await document.get_attribute("download") == "invoice.pdf"

@@ -12,7 +12,7 @@ and a clock the test moves. No port, no Rasa.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +43,7 @@ from bot.jobs import (
 )
 from bot.metrics import Metrics
 from bot.news import News
-from bot.outbox import Outbox, RetryLater
+from bot.outbox import GiveUp, Outbox, RetryLater
 from bot.privacy import Privacy
 from bot.ratings import Ratings
 from bot.roles import (
@@ -55,6 +55,7 @@ from bot.roles import (
     Outgoing,
     Progress,
     Reaction,
+    SharedFile,
     Spot,
     Undeliverable,
 )
@@ -126,6 +127,7 @@ class FakeDesk:
     updates: list[tuple[Spot, Card, str | None]] = field(default_factory=list)
     erased: list[Spot] = field(default_factory=list)  # threads whose posts were replaced
     uploads: list[tuple[Spot, Line, FileContent]] = field(default_factory=list)
+    files: dict[str, FileContent] = field(default_factory=dict)  # employees' files, by id
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (team, text) in its channel
     reactions: list[tuple[str, Reaction]] = field(default_factory=list)  # (message, reaction)
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
@@ -149,6 +151,17 @@ class FakeDesk:
     async def upload(self, spot: Spot, line: Line, file: FileContent, attempt: Attempt) -> None:
         self._fail()
         self.uploads.append((spot, line, file))
+
+    async def fetch_file(self, reference: str) -> FileContent:
+        if reference not in self.files:
+            raise GiveUp(f"file {reference} was deleted")
+        return self.files[reference]
+
+    def share(self, name: str, data: bytes, media_type: str) -> SharedFile:
+        """An employee shares a file on the desk: what the message will carry."""
+        reference = f"F{len(self.files) + 1}"
+        self.files[reference] = FileContent(name, media_type, data)
+        return SharedFile(reference, name, media_type, len(data))
 
     async def note(self, spot: Spot, text: str, attempt: Attempt) -> None:
         self._fail()
@@ -259,12 +272,18 @@ class Employee:
         self.id = employee_id
 
     async def writes(
-        self, text: str, *, in_thread: Spot | None = None, as_: str | None = None
+        self,
+        text: str,
+        *,
+        in_thread: Spot | None = None,
+        as_: str | None = None,
+        files: Sequence[SharedFile] = (),
     ) -> str:
         spot = in_thread or self.harness.desk.thread_of(self.id)
         conversation = self.harness.conversation_of(spot)
         source = f"{spot.place}:{next(self.harness.desk_ids)}"
-        outcome = await self.harness.employees.write(conversation, as_ or self.id, text, source)
+        who = as_ or self.id
+        outcome = await self.harness.employees.write(conversation, who, text, source, files)
         await self.harness.settle()
         return outcome
 
@@ -316,7 +335,8 @@ class Harness:
         self.desk_ids = itertools.count(1)  # the desk's id for each message written there
         self.outbox.handle(Triage, self.customers.triage)
         self.outbox.handle(HandleInbound, self.customers.handle_inbound)
-        self.outbox.handle(Deliver, Delivery(self.conversations).deliver)
+        self.delivery = Delivery(self.conversations)
+        self.outbox.handle(Deliver, self.delivery.deliver)
         self.privacy = Privacy(self.conversations)
         self.outbox.handle(ExpireMessages, self.privacy.expire)
         self.escalation = Escalation(self.conversations)
@@ -327,6 +347,7 @@ class Harness:
 
     def connect_desk(self) -> None:
         work = DeskWork(self.conversations, self.desk)
+        self.delivery.desk_files = self.desk
         self.outbox.handle(OpenCard, work.open_card)
         self.outbox.handle(PostInThread, work.post_message)
         self.outbox.handle(PostNote, work.post_note)

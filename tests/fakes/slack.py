@@ -68,6 +68,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._handle, methods=["GET", "POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/files-pri/{file_id}/{name}", self._download),
                 WebSocketRoute("/socket-mode", self._socket_mode),
                 Route("/photos/{name}", _photo),  # employees' photos, where tests point them
             ]
@@ -100,6 +101,30 @@ class FakeSlack:
             return Response("no such upload", status_code=404)
         file["data"] = await request.body()
         return Response(f"OK - {len(file['data'])}", media_type="text/plain")
+
+    def add_file(self, name: str, data: bytes, mimetype: str) -> dict[str, Any]:
+        """A file an employee shared, as a message event's `files` lists it."""
+        file_id = f"F{next(self._ts):08d}"
+        self.files[file_id] = {"id": file_id, "name": name, "title": name, "data": data,
+                               "mimetype": mimetype, "length": len(data)}  # fmt: skip
+        return self._file_object(file_id)
+
+    def _file_object(self, file_id: str) -> dict[str, Any]:
+        file = self.files[file_id]
+        download = f"{self.url}/files-pri/{file_id}/{urllib.parse.quote(file['name'])}"
+        return {"id": file_id, "name": file["name"], "title": file.get("title", file["name"]),
+                "mimetype": file.get("mimetype", "application/octet-stream"),
+                "size": len(file["data"] or b""), "url_private": download,
+                "url_private_download": download, "mode": "hosted"}  # fmt: skip
+
+    async def _download(self, request: Request) -> Response:
+        """A file's private URL: only with the bot token, as Slack's."""
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+            return Response("<html>sign in</html>", status_code=302, headers={"Location": "/"})
+        file = self.files.get(request.path_params["file_id"])
+        if file is None:
+            return Response("not found", status_code=404)
+        return Response(file["data"], media_type=file.get("mimetype", "application/octet-stream"))
 
     async def push(self, kind: str, payload: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
         """Send a Socket Mode envelope (events_api or interactive); return the app's ack."""
@@ -186,6 +211,10 @@ class FakeSlack:
             return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
             return self._complete_upload(args)
+        if method == "files.info":
+            if args.get("file") not in self.files:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": self._file_object(str(args["file"]))}
         if method == "reactions.add":
             if not all(args.get(k) for k in ("channel", "timestamp", "name")):
                 return {"ok": False, "error": "no_item_specified"}

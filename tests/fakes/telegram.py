@@ -9,6 +9,8 @@ import json
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BOT_TOKEN = "123456:TEST-telegram-token"
+_SENDS = ("sendMessage", "sendPhoto", "sendDocument")
 BOT_USERNAME = "acme_frontdesk_bot"
 FILE_BYTES = b"\x89PNG fake photo bytes"
 
@@ -73,11 +76,7 @@ class FakeTelegram:
                     retry_after,
                 )
         chat = args.get("chat_id")
-        if (
-            method in ("sendMessage", "sendPhoto")
-            and chat is not None
-            and int(chat) in self.blocked
-        ):
+        if method in _SENDS and chat is not None and int(chat) in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
         return JSONResponse({"ok": True, "result": await self._perform(method, args)})
 
@@ -103,7 +102,7 @@ class FakeTelegram:
                 except TimeoutError:
                     return []
             return list(self._pending)
-        if method in ("sendMessage", "sendPhoto"):
+        if method in _SENDS:
             self.sent.append({"method": method, "at": time.monotonic(), **args})
             chat = {"id": int(args["chat_id"]), "type": "private", "first_name": "Ada"}
             result: dict[str, Any] = {
@@ -118,6 +117,10 @@ class FakeTelegram:
                 result["reply_markup"] = markup
             if method == "sendMessage":
                 result["text"] = args["text"]
+            elif method == "sendDocument":
+                result["document"] = {"file_id": "sent-doc", "file_unique_id": "d",
+                                      "file_name": args.get("filename")}  # fmt: skip
+                result["caption"] = args.get("caption")
             else:
                 result["photo"] = [
                     {"file_id": "sent-photo", "file_unique_id": "u", "width": 1, "height": 1}
@@ -163,14 +166,28 @@ async def _arguments(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         args.update(json.loads(await request.body() or b"{}"))
-    elif content_type.startswith("multipart/form-data"):
-        args.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+    elif content_type.startswith("multipart/form-data"):  # files: their name and bytes
+        args.update(_multipart(content_type, await request.body()))
     else:
         args.update(dict(urllib.parse.parse_qsl((await request.body()).decode())))
     for key in ("reply_markup", "allowed_updates"):
         if isinstance(args.get(key), str):
             args[key] = json.loads(args[key])
     return args
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart/form-data body (PTB's uploads), read with the standard library."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    found: dict[str, Any] = {}
+    for part in BytesParser(policy=policy.HTTP).parsebytes(head + body).iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        assert isinstance(name, str)
+        assert isinstance(data, bytes)
+        filename = part.get_filename()
+        found[name] = {"filename": filename, "bytes": data} if filename else data.decode()
+    return found
 
 
 # Updates, as Telegram sends them ----------------------------------------------
