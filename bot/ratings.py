@@ -32,8 +32,10 @@ async def closing(
     config = conversations.config()
     details: dict[str, Any] = {}
     if config.ratings.enabled and not await stored.rated(tx.connection, key(conversation)):
-        name = conversations.person(conversation.employee_id).name
-        ask = config.ratings.ask.format(name=name, first_name=name.split()[0])
+        who = conversation.employee_id
+        name = conversations.person(who).name
+        first = name.split()[0] if who and config.has_employee(who) else name  # "Your contact"
+        ask = config.ratings.ask.format(name=name, first_name=first)
         text, details["rating"] = f"{text}\n{ask}", ASKED
     message = Message(
         conversation_id=key(conversation),
