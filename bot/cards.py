@@ -134,6 +134,12 @@ def card(
         ),
         {"type": "divider"},
     ]
+    if view.remembered:
+        facts = "\n".join(
+            f"{n}. {escape(f.text)} _({escape(f.by)}, {f.at:%d %b %Y})_"
+            for n, f in enumerate(view.remembered, 1)
+        )
+        blocks += [_section(f"*Remembered*\n{facts}"), {"type": "divider"}]
     shown = view.transcript[-_TRANSCRIPT_LIMIT:]
     if len(view.transcript) > len(shown):
         blocks.append(_context(f"{len(view.transcript) - len(shown)} earlier messages not shown"))
@@ -153,7 +159,9 @@ def card(
         blocks.append(_actions(view, config, in_channel))
         blocks.append(
             _context(
-                "Reply in this thread to answer. Start with `note:` to keep a message internal."
+                "Reply in this thread to answer. Start with `note:` to keep a message internal, "
+                "`remember:` to keep a fact for this customer's next cards, `forget: 1` to drop "
+                "one."
             )
         )
     return escape(summary), blocks

@@ -20,8 +20,8 @@ from bot.jobs import (
 )
 from bot.outbox import GiveUp, Record, RetryLater, Tx, Work
 from bot.ratings import describe
-from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Spot
-from bot.store import Connection, ratings
+from bot.roles import Attempt, Card, Earlier, EmployeeDesk, Line, Remembered, Spot
+from bot.store import Connection, facts, ratings
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import for_thread, message_in_conversation, transcript
@@ -175,6 +175,7 @@ class DeskWork:
             customer = await people.customer(connection, conversation.customer_id)
             said = await transcript(connection, key(conversation))
             before = await stored.earlier(connection, customer.id or 0, key(conversation))
+            known = await facts.remembered(connection, key(customer))
         shown = [m for m in said if upto is None or m.author != "customer" or key(m) <= upto]
         names = {"customer": people.display_name(customer), "system": people.display_name(customer),
                  "bot": config.company.bot_name}  # fmt: skip
@@ -208,6 +209,10 @@ class DeskWork:
                 for c, count in before
             ],
             status=status,
+            remembered=[
+                Remembered(f.text, self._employee(f.employee_id) or "a colleague", f.created_at)
+                for f in known
+            ],
         )
 
     async def _author(self, message: Message) -> str:

@@ -1,5 +1,6 @@
 """What happens when an employee acts on a conversation from their desk: a reply (only
-the assigned employee's reaches the customer), a note, close, transfer, take over.
+the assigned employee's reaches the customer), a note, a fact to remember about the
+customer (bot/facts.py), close, transfer, take over.
 Employees are named by their Frontdesk id; `by` is that id, or the desk's own id for
 someone who is not in the config."""
 
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 from bot.attachments import admit
 from bot.conversations import Conversations
+from bot.facts import act, asked
 from bot.jobs import OpenCard, PostNote, UpdateCard
 from bot.outbox import Tx
 from bot.ratings import closing
@@ -39,7 +41,8 @@ class Employees:
     ) -> Written:
         """Someone wrote in a conversation's thread. Only the assigned employee's words
         reach the customer, with the files config.yml allows (a note says why any other
-        did not); `note:` and colleagues' messages stay internal."""
+        did not); `note:`, `remember:`, `forget:` and colleagues' messages stay internal
+        (the last two are answered in the thread)."""
         config = self.conversations.config()
         employee = by if config.has_employee(by) else None
         async with self.conversations.transaction() as tx:
@@ -47,8 +50,12 @@ class Employees:
             if conversation is None:
                 return "unknown"
             is_note = text.lstrip().lower().startswith(NOTE)
+            fact = asked(text)
             delivered = (
-                employee is not None and employee == conversation.employee_id and not is_note
+                employee is not None
+                and employee == conversation.employee_id
+                and not is_note
+                and fact is None
             )
             admitted, refused = admit(files, config.files) if delivered else ([], [])
             delivered = delivered and bool(text.strip() or admitted)  # else nothing to send
@@ -69,6 +76,10 @@ class Employees:
             if refused:
                 note = "Not sent to the customer: " + "; ".join(refused)
                 await tx.enqueue(PostNote(note), conversation_id=conversation_id)
+            if fact is not None:
+                now = self.conversations.clock()
+                said = await act(tx.connection, conversation.customer_id, fact, employee, now)
+                await tx.enqueue(PostNote(said), conversation_id=conversation_id)
             if delivered:
                 await self._replied(tx, conversation)
                 await self.conversations.deliver(tx, conversation, message)

@@ -125,6 +125,15 @@ class Earlier:
 
 
 @dataclass(frozen=True)
+class Remembered:
+    """A fact an employee asked to be remembered about the customer (`remember:`)."""
+
+    text: str
+    by: str  # who asked, by name
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Card:
     """What an employee needs to take a conversation on: who, what, why them, and the
     conversation so far."""
@@ -146,6 +155,7 @@ class Card:
     status: str | None = None  # "Closed by ...": the conversation's state, when not open
     verified: bool = False  # the company's site vouched for who the customer is
     email: str | None = None  # as the site gave it, for a verified customer
+    remembered: Sequence[Remembered] = ()  # numbered from 1 on the card, for `forget:`
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The stored tables: customers and their contacts, conversations, messages, assignments,
 the employees' live state, the threads conversations have on the employees' desk, the
 inbox of raw updates from channels, the outbox of work still to do, the record of
-erasures, and customers' ratings of conversations."""
+erasures, customers' ratings of conversations, and what employees remember about
+customers."""
 
 from __future__ import annotations
 
@@ -278,6 +279,19 @@ class Rating(SQLModel, table=True):
     rated_at: datetime = _at()
 
 
+class Fact(SQLModel, table=True):
+    """Something an employee asked to be remembered about a customer (`remember:` in a
+    conversation's thread): on every later card for them, until someone forgets it."""
+
+    __tablename__ = "facts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    text: str = Field(sa_type=Text)
+    employee_id: str | None = None  # who asked; None: someone not in the config
+    created_at: datetime = _at()
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for the queries on the hot path."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -295,3 +309,4 @@ inbox = table(Inbound)
 link_codes = table(LinkCode)
 erasures = table(Erasure)
 ratings = table(Rating)
+facts = table(Fact)

@@ -20,7 +20,8 @@ CORE = {
     "bot.tables", "bot.store", "bot.store.conversations", "bot.store.customers",
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
-    "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments",
+    "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments", "bot.facts",
+    "bot.store.facts",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.widget_files"},

@@ -17,6 +17,7 @@ from bot.tables import (
     contacts,
     conversations,
     customers,
+    facts,
     link_codes,
     utcnow,
 )
@@ -169,7 +170,7 @@ async def link_customers(
             .where(conversations.c.customer_id == other_id, conversations.c.status != "closed")
             .values(status="closed", closed_at=now)
         )
-    for rows in (contacts, conversations):
+    for rows in (contacts, conversations, facts):
         await connection.execute(
             update(rows).where(rows.c.customer_id == other_id).values(customer_id=keeper)
         )

@@ -34,6 +34,7 @@ from bot.tables import (
     conversations,
     customers,
     erasures,
+    facts,
     inbox,
     link_codes,
     messages,
@@ -50,10 +51,15 @@ _PENDING: ColumnClause[str] = literal_column("'pending'")
 _FROM_THE_DESK = "desk"  # messages' source for what employees wrote: their ids stay
 
 
+# Tables whose rows say nothing but something about the customer (what employees
+# remember about them): deleted on erasure, with nothing left to count.
+_ABOUT_THEM = {facts}
+
+
 def _also_theirs() -> list[Table]:
     """The other tables with a row per customer (their ratings, say): exported whole;
     erased of their free text (Text columns: the customer's own words), the rest (a
-    score, a time) kept for reports."""
+    score, a time) kept for reports; or, those in _ABOUT_THEM, deleted."""
     known = {customers, contacts, conversations, link_codes, erasures, inbox, outbox}
     return [t for t in SQLModel.metadata.sorted_tables if "customer_id" in t.c and t not in known]
 
@@ -117,9 +123,10 @@ async def erase(
 ) -> Erased:
     """Erase a customer's personal data: the bodies of every message in their
     conversations, their messages' attachments and channel ids, the entities triage
-    collected, their contacts, link codes and identity columns, the raw updates they
-    sent (kept, empty, so that a repeat is still recognised). Conversations still open
-    are closed. Pending jobs of the kinds in `cancel`, and those handling their updates
+    collected, what employees remembered about them, their contacts, link codes and
+    identity columns, the raw updates they sent (kept, empty, so that a repeat is still
+    recognised). Conversations still open are closed. Pending jobs of the kinds in
+    `cancel`, and those handling their updates
     (in the lanes `lane_of` names for each contact), are cancelled; the payloads of
     their conversations' jobs of the kinds in `scrub` are replaced (they may quote a
     message)."""
@@ -148,7 +155,9 @@ async def erase(
         )
     identity = {c.name: None for c in customers.c if c.name not in _KEPT}
     for other in _also_theirs():
-        if words := {c.name: None for c in other.c if isinstance(c.type, Text)}:
+        if other in _ABOUT_THEM:
+            await connection.execute(delete(other).where(other.c.customer_id == customer_id))
+        elif words := {c.name: None for c in other.c if isinstance(c.type, Text)}:
             await connection.execute(
                 update(other).where(other.c.customer_id == customer_id).values(words)
             )

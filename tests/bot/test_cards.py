@@ -16,7 +16,7 @@ from bot.cards import (
     to_plain,
     to_reply,
 )
-from bot.roles import Card, Earlier, Line
+from bot.roles import Card, Earlier, Line, Remembered
 from bot.settings import load_routing_config
 
 CONFIG = load_routing_config(Path(__file__).parent.parent.parent / "config.yml")
@@ -139,6 +139,17 @@ def test_channel_cards_can_be_taken_over_and_closed_cards_have_no_buttons() -> N
     closed = json.dumps(card(view(status="Closed by Priya Sharma."), CONFIG)[1])
     assert "Closed by Priya Sharma." in closed
     assert "frontdesk_close" not in closed
+
+
+def test_remembered_facts_are_numbered_for_forget_and_safe() -> None:
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    facts = [Remembered("prefers email", "Priya Sharma", at), Remembered("<!here> ok", "Sam", at)]
+    text = json.dumps(card(view(remembered=facts), CONFIG)[1])
+    assert (
+        "*Remembered*\\n1. prefers email _(Priya Sharma, 23 Nov 2026)_\\n2. &lt;!here&gt; ok"
+        in text
+    )
+    assert "Remembered" not in json.dumps(card(view(), CONFIG)[1])
 
 
 def test_long_conversations_fit_in_a_card() -> None:

@@ -1,17 +1,23 @@
 """What employees do on their desk, through the core in memory: take-overs in a team
 channel, replies that cannot be delivered, retried desk events, people who are not
-in the config."""
+in the config, facts remembered about a customer."""
 
 from pathlib import Path
 
+import pytest
+
+from bot.facts import pick
 from bot.outbox import RetryLater
 from bot.store import queue
+from bot.store.facts import remembered
+from bot.tables import Fact
 from routing import Target
 from tests.fakes.frontdesk import always_open_text
 from tests.fakes.harness import Harness, config_from
 
 CRASHING = "the app keeps crashing every time I open my basket"
 CHARGED = "I was charged twice for my subscription this month"
+AGAIN = "I have another question about a payment on my invoice"
 
 
 async def test_a_colleague_in_the_team_channel_takes_over_in_the_same_thread(
@@ -106,3 +112,76 @@ async def test_the_desk_being_down_delays_but_loses_nothing(tmp_path: Path) -> N
             harness.clock.advance(seconds=5)  # past the backoff
             await harness.settle()
         assert len(harness.desk.cards) == 1
+
+
+async def test_a_fact_remembered_in_the_thread_is_on_the_customers_next_cards(
+    tmp_path: Path,
+) -> None:
+    async with Harness(tmp_path) as harness:
+        ada, priya = harness.customer("ada"), harness.employee("priya")
+        await ada.says(CHARGED)
+        assert harness.desk.cards[-1][1].remembered == []
+        assert await priya.writes("remember: prefers email for invoices") == "internal"
+        assert await priya.writes("Remember: lives in Lisbon") == "internal"
+        told = [text for _, text in harness.desk.notes]
+        assert told[0].startswith("Remembered as fact 1: prefers email for invoices.")
+        assert "`forget: 2` removes it" in told[1]
+        assert not any("email" in text or "Lisbon" in text for text in ada.saw)
+        await priya.closes()
+        await ada.says(AGAIN)
+        card = harness.desk.cards[-1][1]
+        assert [(f.text, f.by) for f in card.remembered] == [
+            ("prefers email for invoices", "Priya Sharma"), ("lives in Lisbon", "Priya Sharma")
+        ]  # fmt: skip
+        assert await priya.writes("forget: 3") == "internal"
+        assert await priya.writes("forget: LISBON") == "internal"
+        assert [text for _, text in harness.desk.notes][-2:] == [
+            "There is no remembered fact 3: there are 2 facts.",
+            "Forgot fact 2: lives in Lisbon",
+        ]
+        await priya.closes()
+        await ada.says(CHARGED)
+        assert [f.text for f in harness.desk.cards[-1][1].remembered] == [
+            "prefers email for invoices"
+        ]
+        assert not any("email" in text or "Lisbon" in text for text in ada.saw)
+
+
+@pytest.mark.parametrize(
+    ("what", "answer"),
+    [
+        ("", "Say which fact to forget: its number on the card (`forget: 1`), or its words."),
+        ("0", "There is no remembered fact 0: there are 3 facts."),
+        ("phone", 'No remembered fact says "phone": there are 3 facts.'),
+        ("invoices", 'Facts 1, 2, 3 all say "invoices": forget one by its number (`forget: 1`).'),
+        ("Invoices by post", "invoices by post"),  # its words: chosen over a longer one
+        ("email", "prefers email for invoices"),
+    ],
+)
+def test_which_fact_forget_means(what: str, answer: str) -> None:
+    known = [
+        Fact(id=n, customer_id=1, text=text)
+        for n, text in enumerate(
+            ["prefers email for invoices", "invoices by post", "invoices by post, twice"], 1
+        )
+    ]
+    found = pick(known, what)
+    assert (found if isinstance(found, str) else found.text) == answer
+
+
+async def test_remembered_facts_are_exported_and_erased_with_the_customer(
+    tmp_path: Path,
+) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        await harness.employee("priya").writes("remember: allergic to phone calls")
+        exported = await harness.privacy.export(await ada.id())
+        assert [(f["text"], f["employee_id"]) for f in exported["facts"]] == [
+            ("allergic to phone calls", "priya")
+        ]
+        await harness.privacy.erase(await ada.id(), "a test")
+        await harness.settle()
+        async with harness.store.reading() as connection:
+            assert await remembered(connection, await ada.id()) == []
+        assert (await harness.privacy.export(await ada.id()))["facts"] == []
