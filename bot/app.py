@@ -134,6 +134,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         slack = SlackDesk(settings, lambda: runtime.config)
         runtime.slack = SlackEvents(settings, slack, Employees(conversations))
         desk = DeskWork(conversations, slack)
+        conversations.desk = slack  # who Slack shows away, when config.yml asks
         outbox.handle(OpenCard, desk.open_card)
         outbox.handle(PostInThread, desk.post_message)
         outbox.handle(PostNote, desk.post_note)

@@ -4,8 +4,9 @@ customers see them. Shared by customers.py and employees.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -14,13 +15,21 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox, Tx
 from bot.presenter import introduction
 from bot.reply_times import usual_reply
-from bot.roles import Channels, Person
-from bot.store import Store
+from bot.roles import Channels, EmployeeDesk, Person
+from bot.store import Connection, Store
 from bot.store import conversations as stored
 from bot.store.rows import add, key
 from bot.tables import Assignment, Conversation, Message, utcnow
 from bot.triage import Reply
-from routing import Decision, RoutingConfig, RoutingRequest, Target, considered, route_to
+from routing import (
+    Decision,
+    EmployeeState,
+    RoutingConfig,
+    RoutingRequest,
+    Target,
+    considered,
+    route_to,
+)
 
 UNKNOWN_PERSON = "Your contact"  # someone no longer in the config
 
@@ -67,6 +76,7 @@ class Conversations:
         self.metrics = metrics
         self.config = config
         self.clock = clock
+        self.desk: EmployeeDesk | None = None  # once one is connected: who it shows away
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -169,8 +179,19 @@ class Conversations:
     ) -> Decision:
         """Who in `target` takes the conversation over now (a transfer, a take-over)."""
         config, request = self.config(), RoutingRequest(channel=conversation.channel)
-        roster = await stored.roster(tx.connection, considered(request, config, target))
+        roster = await self.roster(tx.connection, considered(request, config, target))
         return route_to(target, request, roster, config, self.clock(), why=why, exclude=exclude)
+
+    async def roster(
+        self, connection: Connection, employee_ids: Collection[str]
+    ) -> dict[str, EmployeeState]:
+        """These employees' live state for routing, with whom the desk shows as not there
+        (asked first, so that the roster's lock is not held while the desk answers)."""
+        absent = await self.desk.presence(employee_ids) if self.desk is not None else {}
+        roster = await stored.roster(connection, employee_ids)
+        for employee_id, why in absent.items():
+            roster[employee_id] = replace(roster.get(employee_id, EmployeeState()), absent=why)
+        return roster
 
     def person(self, employee_id: str | None) -> Person:
         """An employee as customers see them."""

@@ -162,6 +162,13 @@ class Employees:
             )
         return True
 
+    async def set_away(self, employee_id: str, away: bool) -> None:
+        """An employee marks themselves away (no new conversations) or back, from their
+        desk: the flag an admin sets with the admin API."""
+        async with self.conversations.transaction() as tx:
+            now = self.conversations.clock()
+            await stored.set_away(tx.connection, employee_id, away, now)
+
     async def _replied(self, tx: Tx, conversation: Conversation) -> None:
         """The assigned employee answered: the conversation is open again if it was
         closed, and the first reply's time is recorded."""

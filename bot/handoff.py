@@ -49,7 +49,7 @@ class Handoff:
             customer_tags=frozenset(customer.tags),
             previous_employee=previous,
         )
-        roster = await stored.roster(connection, considered(request, config))
+        roster = await self.conversations.roster(connection, considered(request, config))
         decision = route(request, roster, config, now)
         usual = decision.standing_in_for
         if ask and usual is not None and decision.available and config.triage.ask_to_wait:

@@ -5,7 +5,7 @@ implements these roles and registers with `Channels` (or as the desk)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -213,6 +213,11 @@ class EmployeeDesk(Protocol):
 
     async def name_of(self, desk_user: str) -> str:
         """The name of someone on the desk who is not in the config."""
+
+    async def presence(self, employee_ids: Collection[str]) -> dict[str, str]:
+        """Those of these employees the desk shows as not there now, with why in words
+        (for example "away in <the desk's name>"); anyone it shows there, or cannot tell about, is left out.
+        Answers from a cache when it can; never raises."""
 
 
 class Channels:

@@ -39,6 +39,7 @@ from bot.pacing import Pacer
 from bot.roles import ERASED_POST, Attempt, Card, FileContent, Line, Reaction, Spot
 from bot.settings import Settings
 from bot.slack_files import SlackFiles, error_of
+from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
 from bot.store.conversations import conversation_for_thread
 from routing import Employee, RoutingConfig, Target, Team
 
@@ -75,13 +76,13 @@ class SlackDesk:
         )
         self.files = SlackFiles(self.client, self.pacer, self._call)
         self.fetch_file = self.files.fetch  # roles.FileSource: employees' files
+        self.presence = SlackPresence(self.client, config).absent  # roles.EmployeeDesk
         self._names: dict[str, str] = {}
         self._dms: dict[str, str] = {}
         self._staff: tuple[RoutingConfig, dict[str, Employee]] | None = None
 
     async def start(self) -> None:
-        # One HTTP session for every call: against slack.com each new one would pay a
-        # TLS handshake.
+        # One HTTP session for every call: against slack.com each new one costs a handshake.
         self.client.session = aiohttp.ClientSession()
 
     async def stop(self) -> None:
@@ -285,6 +286,7 @@ class SlackEvents:
         self.bolt.action(CLOSE)(self._on_close)
         self.bolt.action(TAKE_OVER)(self._on_take_over)
         self.bolt.action(TRANSFER)(self._on_transfer)
+        self.bolt.command(COMMAND)(AwayCommand(desk.employee, employees).on_command)
         self._socket: Any = None
         secret = settings.slack_signing_secret
         self.verifier = SignatureVerifier(secret) if secret is not None else None

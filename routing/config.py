@@ -28,6 +28,7 @@ from routing.escalation import Days, Duration, Escalation, holidays
 from routing.files import Files
 from routing.hours import HoursError, WorkingHours
 from routing.limits import Limits, Widget
+from routing.presence import Presence
 from routing.ratings import Ratings
 from routing.retention import Retention
 from routing.texts import Texts
@@ -151,6 +152,7 @@ class RoutingConfig(_Strict):
     ratings: Ratings = Ratings()
     files: Files = Files()
     escalation: Escalation = Escalation()
+    presence: Presence = Presence()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
 
     @model_validator(mode="after")

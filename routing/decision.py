@@ -32,8 +32,15 @@ class EmployeeState:
     """An employee's live load; an employee missing from the roster has the defaults."""
 
     open_conversations: int = 0
-    away: bool = False
+    away: bool = False  # the away flag (set by an admin, or by the employee)
     last_assigned_at: datetime | None = None
+    # Why the desk shows them as not there now, in words ("away in Slack"); None when it
+    # shows them there, or cannot tell (which is not held against them).
+    absent: str | None = None
+
+    @property
+    def away_now(self) -> bool:
+        return self.away or self.absent is not None
 
 
 RosterState = Mapping[str, EmployeeState]
@@ -56,8 +63,9 @@ class Decision:
 
 
 def availability(employee: Employee, state: EmployeeState, now: datetime) -> Availability:
-    """Whether someone can take a customer now: at work, under `max_open`, not away."""
-    if state.away:
+    """Whether someone can take a customer now: at work, under `max_open`, not away
+    (by the flag, or as the desk shows them)."""
+    if state.away_now:
         return "away"
     if not employee.hours.is_open(now):
         return "off_shift"
@@ -208,7 +216,8 @@ class _Choice:
         (finding it is the costly part, and a passed-over person's start is no reason)."""
         availability = self.availability(employee)
         if availability == "away":
-            return f"{employee.name} is away"
+            state = self.state(employee)
+            return f"{employee.name} is {'away' if state.away else state.absent}"
         if availability == "off_shift" and briefly:
             return f"{employee.name} is outside working hours"
         if availability == "off_shift":
@@ -278,7 +287,7 @@ class _Choice:
             return self.decide(chosen, rule, team, standing_in_for, why)
         statuses = "; ".join(self.describe(m) for m in members)
         self.reasons.append(f"Nobody in {team.name} is available now: {statuses}.")
-        present = [m for m in members if not self.state(m).away] or list(members)
+        present = [m for m in members if not self.state(m).away_now] or list(members)
         with_room = [m for m in present if self.state(m).open_conversations < m.max_open]
         if with_room:
             chosen = min(with_room, key=lambda m: m.hours.next_opening(self.now))

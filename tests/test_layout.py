@@ -31,7 +31,13 @@ ADAPTERS = {
         "bot.telegram_ratings",
         "bot.telegram_parts",
     },
-    "slack": {"bot.slack", "bot.slack_envelope", "bot.cards", "bot.slack_files"},
+    "slack": {
+        "bot.slack",
+        "bot.slack_envelope",
+        "bot.cards",
+        "bot.slack_files",
+        "bot.slack_presence",
+    },
 }
 VENDORS = re.compile(r"slack|telegram", re.IGNORECASE)
 

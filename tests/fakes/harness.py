@@ -12,7 +12,7 @@ and a clock the test moves. No port, no Rasa.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +130,7 @@ class FakeDesk:
     files: dict[str, FileContent] = field(default_factory=dict)  # employees' files, by id
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (team, text) in its channel
     reactions: list[tuple[str, Reaction]] = field(default_factory=list)  # (message, reaction)
+    absent: dict[str, str] = field(default_factory=dict)  # who it shows as not there, and why
     failing: list[Exception] = field(default_factory=list)  # raised by the next calls
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -193,6 +194,9 @@ class FakeDesk:
 
     async def name_of(self, desk_user: str) -> str:
         return f"desk user {desk_user}"
+
+    async def presence(self, employee_ids: Collection[str]) -> dict[str, str]:
+        return {e: why for e, why in self.absent.items() if e in employee_ids}
 
     def thread_of(self, employee: str) -> Spot:
         """The newest card's thread on an employee's desk."""
@@ -347,6 +351,7 @@ class Harness:
 
     def connect_desk(self) -> None:
         work = DeskWork(self.conversations, self.desk)
+        self.conversations.desk = self.desk
         self.delivery.desk_files = self.desk
         self.outbox.handle(OpenCard, work.open_card)
         self.outbox.handle(PostInThread, work.post_message)

@@ -48,6 +48,8 @@ class FakeSlack:
     edited: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (channel, ts)
     reactions: list[dict[str, Any]] = field(default_factory=list)  # channel, timestamp, name
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id: name, title, data
+    away: set[str] = field(default_factory=set)  # users.getPresence says "away"
+    dnd: dict[str, dict[str, Any]] = field(default_factory=dict)  # dnd.info's answer, by user
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -215,6 +217,10 @@ class FakeSlack:
             if args.get("file") not in self.files:
                 return {"ok": False, "error": "file_not_found"}
             return {"ok": True, "file": self._file_object(str(args["file"]))}
+        if method == "users.getPresence":
+            return {"ok": True, "presence": "away" if args.get("user") in self.away else "active"}
+        if method == "dnd.info":
+            return {"ok": True, "dnd_enabled": False, **self.dnd.get(str(args.get("user")), {})}
         if method == "reactions.add":
             if not all(args.get(k) for k in ("channel", "timestamp", "name")):
                 return {"ok": False, "error": "no_item_specified"}
@@ -376,5 +382,20 @@ async def press(
         "Content-Type": "application/x-www-form-urlencoded",
         **(headers if headers is not None else sign(body)),
     }
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)
+
+
+async def slash_command(
+    app_url: str, user: str, text: str, command: str = "/frontdesk"
+) -> httpx.Response:
+    """A slash command, as Slack posts it: a signed form of fields (no `payload`)."""
+    body = urllib.parse.urlencode(
+        {"token": "unused", "team_id": "TACME", "team_domain": "acme", "channel_id": "D0",
+         "channel_name": "directmessage", "user_id": user, "user_name": user.lower(),
+         "command": command, "text": text, "api_app_id": "AFRONT", "trigger_id": "1.2.3",
+         "response_url": "https://hooks.slack.invalid/commands/1"}
+    )  # fmt: skip
+    sent = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     async with httpx.AsyncClient() as client:
         return await client.post(f"{app_url}/slack/events", content=body, headers=sent)

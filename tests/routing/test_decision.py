@@ -350,6 +350,22 @@ def test_the_reasons_name_who_was_passed_over_and_why() -> None:
     assert decision.reasons[-1].startswith("Tomas is available")
 
 
+def test_someone_the_desk_shows_absent_is_away_with_the_desks_reason() -> None:
+    roster = {"priya": EmployeeState(absent="away in Slack")}
+    decision = route(web("billing"), roster, CONFIG, MONDAY)
+    assert decision.employee.id == "tomas"
+    assert "Passed over in Billing: Priya is away in Slack." in decision.reasons
+    both = {"priya": EmployeeState(away=True, absent="away in Slack")}
+    assert (
+        "Passed over in Billing: Priya is away."
+        in route(web("billing"), both, CONFIG, MONDAY).reasons
+    )
+    everyone = {e: EmployeeState(absent="away in Slack") for e in ("priya", "tomas")}
+    decision = route(web("billing"), everyone, CONFIG, MONDAY)
+    assert (decision.availability, decision.employee.id) == ("away", "priya")
+    assert "Priya is away in Slack; Tomas is away in Slack" in decision.reasons[-2]
+
+
 @pytest.mark.parametrize(
     ("request_", "targets", "ids"),
     [
