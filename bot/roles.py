@@ -216,8 +216,8 @@ class EmployeeDesk(Protocol):
 
     async def presence(self, employee_ids: Collection[str]) -> dict[str, str]:
         """Those of these employees the desk shows as not there now, with why in words
-        (for example "away in <the desk's name>"); anyone it shows there, or cannot tell about, is left out.
-        Answers from a cache when it can; never raises."""
+        (for example "away in <the desk's name>"); anyone it shows there, or cannot tell
+        about, is left out. Answers from a cache when it can; never raises."""
 
 
 class Channels:
