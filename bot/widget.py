@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import math
 import re
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot import payloads, receipts
+from bot import frames, payloads, receipts
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.hub import Recent, Wake, WidgetHub
@@ -107,7 +106,7 @@ class Widget:
         try:
             self.visitors.enter(address)
         except Refusal as refusal:
-            await _refuse_visitor(websocket, refusal)
+            await frames.refuse(websocket, refusal)
             return
         try:
             await self._serve(websocket, address)
@@ -117,18 +116,18 @@ class Widget:
     async def _serve(self, websocket: WebSocket, address: str) -> None:
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT):
-                frame = _parse(await _receive(websocket))
+                frame = frames.parse(await frames.receive(websocket))
             if frame is None or frame.get("type") != "hello":
-                await _refuse_visitor(websocket, Refusal("hello_expected", "Say hello first."))
+                await frames.refuse(websocket, Refusal("hello_expected", "Say hello first."))
                 return
             try:
                 customer_id, token = await self.visitors.identify(
                     frame.get("token"), frame.get("identity"), address
                 )
             except Refusal as refusal:
-                await _refuse_visitor(websocket, refusal)
+                await frames.refuse(websocket, refusal)
                 return
-            await _send(websocket, {"type": "welcome", "token": token, **self._about()})
+            await frames.send(websocket, {"type": "welcome", "token": token, **self._about()})
         except (TimeoutError, WebSocketDisconnect):
             return  # gone before the welcome
         last_seen = frame.get("last_seen")
@@ -209,12 +208,13 @@ class Connection:
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._sending:
-            await _send(self.websocket, frame)
+            await frames.send(self.websocket, frame)
 
     async def run(self) -> None:
         wake = self.widget.hub.subscribe(self.customer_id)
         self.widget.metrics.widget_connections.inc()
         pusher = asyncio.create_task(self._push(wake))
+        pusher.add_done_callback(self._stopped_pushing)
         try:
             await self._read()
         except WebSocketDisconnect:
@@ -226,9 +226,17 @@ class Connection:
             self.widget.hub.unsubscribe(self.customer_id, wake)
             self.widget.metrics.widget_connections.dec()
 
+    def _stopped_pushing(self, pusher: asyncio.Task[None]) -> None:
+        """A socket that can no longer push is closed (1011), so that the widget
+        reconnects and catches up, rather than waiting in silence."""
+        if pusher.cancelled() or (error := pusher.exception()) is None:
+            return
+        log.error("a widget socket stopped pushing", exc_info=error)
+        self._closing = asyncio.ensure_future(self.websocket.close(code=1011))
+
     async def _read(self) -> None:
         while True:
-            frame = _parse(await _receive(self.websocket))
+            frame = frames.parse(await frames.receive(self.websocket))
             if frame is None:
                 await self._refuse(
                     None,
@@ -362,34 +370,3 @@ def _person(person: Person) -> dict[str, Any]:
         "photo_url": person.photo_url,
         "hours": person.hours,
     }
-
-
-async def _receive(websocket: WebSocket) -> str | None:
-    """The next frame's text; None for a binary frame (the widget sends none)."""
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
-    text: str | None = message.get("text")
-    return text
-
-
-def _parse(text: str | None) -> dict[str, Any] | None:
-    """A frame as a JSON object with storable strings, or None."""
-    if text is None:
-        return None
-    try:
-        frame = payloads.parse(text)
-    except ValueError:
-        return None
-    return frame if isinstance(frame, dict) else None
-
-
-async def _refuse_visitor(websocket: WebSocket, refusal: Refusal) -> None:
-    """An error frame that says why, then the socket closed (policy violation)."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await _send(websocket, {"type": "error", "code": refusal.code, "message": refusal.message})
-        await websocket.close(code=1008)
-
-
-async def _send(websocket: WebSocket, frame: dict[str, Any]) -> None:
-    await websocket.send_text(json.dumps(frame, ensure_ascii=False))

@@ -24,7 +24,7 @@ CORE = {
     "bot.store.facts",
 }  # fmt: skip
 ADAPTERS = {
-    "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.widget_files"},
+    "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.frames", "bot.widget_files"},
     "telegram": {
         "bot.telegram",
         "bot.telegram_files",

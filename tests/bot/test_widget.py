@@ -181,3 +181,20 @@ async def test_a_message_that_commits_after_a_later_one_still_arrives(
         await again.say("hi")
         await again.message(lambda m: m["text"] == "hi")
     assert [m["text"] for m in again.messages].count("later") == 1
+
+
+async def test_a_socket_that_cannot_push_is_closed_so_the_widget_reconnects(
+    frontdesk: Frontdesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say("first")
+        widget = frontdesk.runtime.widget
+
+        async def broken(customer_id: int, ids: list[int]) -> list[dict[str, object]]:
+            raise RuntimeError("the store went away")
+
+        widget.messages = broken  # type: ignore[method-assign]
+        frontdesk.runtime.news.deliver(customer_news(1, 10_000))
+        await visitor.closed()
+        assert visitor.socket.close_code == 1011
+    assert "a widget socket stopped pushing" in caplog.text
