@@ -20,26 +20,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from bot.admin import Admin
 from bot.conversations import Conversations
 from bot.customers import Customers
-from bot.delivery import Delivery
-from bot.desk import DeskWork
 from bot.employees import Employees
-from bot.escalation import Escalation
-from bot.jobs import (
-    AlertTeam,
-    Deliver,
-    EraseFromDesk,
-    Escalate,
-    ExpireMessages,
-    HandleInbound,
-    MarkDelivered,
-    OpenCard,
-    PostInThread,
-    PostNote,
-    Remind,
-    ShowRating,
-    Triage,
-    UpdateCard,
-)
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.news import News
 from bot.outbox import Outbox
@@ -53,6 +34,7 @@ from bot.tables import utcnow
 from bot.telegram import TelegramChannel
 from bot.widget import Widget
 from bot.widget_files import WidgetFiles
+from bot.wiring import handle_core_jobs, handle_desk_jobs
 from nlu import Classification, NluUnavailable
 from nlu.service import NluService
 from routing import RoutingConfig
@@ -121,29 +103,12 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         channels.add(
             telegram, sender=telegram, reader=telegram, inviter=telegram, files=telegram.files
         )
-    delivery = Delivery(conversations)
-    outbox.handle(Triage, customers.triage)
-    outbox.handle(HandleInbound, customers.handle_inbound)
-    outbox.handle(Deliver, delivery.deliver)
-    runtime.privacy = Privacy(conversations)
-    outbox.handle(ExpireMessages, runtime.privacy.expire)
-    escalation = Escalation(conversations)
-    outbox.handle(Remind, escalation.remind)
-    outbox.handle(Escalate, escalation.escalate)
+    core = handle_core_jobs(outbox, customers)
+    runtime.privacy = core.privacy
     if settings.slack_connected:
         slack = SlackDesk(settings, lambda: runtime.config)
         runtime.slack = SlackEvents(settings, slack, Employees(conversations))
-        desk = DeskWork(conversations, slack)
-        conversations.desk = slack  # who Slack shows away, when config.yml asks
-        outbox.handle(OpenCard, desk.open_card)
-        outbox.handle(PostInThread, desk.post_message)
-        outbox.handle(PostNote, desk.post_note)
-        outbox.handle(UpdateCard, desk.update_card)
-        outbox.handle(EraseFromDesk, desk.erase)
-        outbox.handle(AlertTeam, desk.alert_team)
-        outbox.handle(MarkDelivered, desk.mark_delivered)
-        outbox.handle(ShowRating, desk.show_rating)
-        delivery.desk_files = slack  # employees' files are kept on the desk
+        handle_desk_jobs(outbox, core, slack, files=slack)
         assert settings.slack_bot_token is not None  # a connected desk has one
         runtime.widget.files = WidgetFiles(settings.slack_bot_token, store, slack, clock)
     return runtime

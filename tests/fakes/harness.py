@@ -21,30 +21,10 @@ from typing import Any
 
 from bot.conversations import Conversations
 from bot.customers import Customers
-from bot.delivery import Delivery
-from bot.desk import DeskWork
 from bot.employees import Employees
-from bot.escalation import Escalation
-from bot.jobs import (
-    AlertTeam,
-    Deliver,
-    EraseFromDesk,
-    Escalate,
-    ExpireMessages,
-    HandleInbound,
-    MarkDelivered,
-    OpenCard,
-    PostInThread,
-    PostNote,
-    Remind,
-    ShowRating,
-    Triage,
-    UpdateCard,
-)
 from bot.metrics import Metrics
 from bot.news import News
 from bot.outbox import GiveUp, Outbox, RetryLater
-from bot.privacy import Privacy
 from bot.ratings import Ratings
 from bot.roles import (
     Attempt,
@@ -60,6 +40,7 @@ from bot.roles import (
     Undeliverable,
 )
 from bot.store import Store
+from bot.wiring import handle_core_jobs, handle_desk_jobs
 from nlu import Classification, Entity, IntentScore, NluUnavailable
 from nlu.training import RasaProject
 from routing import RoutingConfig, Team, parse_config
@@ -337,30 +318,17 @@ class Harness:
         self.ratings = Ratings(self.conversations)
         self.desk = FakeDesk()
         self.desk_ids = itertools.count(1)  # the desk's id for each message written there
-        self.outbox.handle(Triage, self.customers.triage)
-        self.outbox.handle(HandleInbound, self.customers.handle_inbound)
-        self.delivery = Delivery(self.conversations)
-        self.outbox.handle(Deliver, self.delivery.deliver)
-        self.privacy = Privacy(self.conversations)
-        self.outbox.handle(ExpireMessages, self.privacy.expire)
-        self.escalation = Escalation(self.conversations)
-        self.outbox.handle(Remind, self.escalation.remind)
-        self.outbox.handle(Escalate, self.escalation.escalate)
+        self.core = handle_core_jobs(self.outbox, self.customers)
+        self.delivery, self.privacy, self.escalation = (
+            self.core.delivery,
+            self.core.privacy,
+            self.core.escalation,
+        )
         if desk:
             self.connect_desk()
 
     def connect_desk(self) -> None:
-        work = DeskWork(self.conversations, self.desk)
-        self.conversations.desk = self.desk
-        self.delivery.desk_files = self.desk
-        self.outbox.handle(OpenCard, work.open_card)
-        self.outbox.handle(PostInThread, work.post_message)
-        self.outbox.handle(PostNote, work.post_note)
-        self.outbox.handle(UpdateCard, work.update_card)
-        self.outbox.handle(EraseFromDesk, work.erase)
-        self.outbox.handle(AlertTeam, work.alert_team)
-        self.outbox.handle(MarkDelivered, work.mark_delivered)
-        self.outbox.handle(ShowRating, work.show_rating)
+        handle_desk_jobs(self.outbox, self.core, self.desk, files=self.desk)
 
     async def __aenter__(self) -> Harness:
         await self.store.upgrade()
