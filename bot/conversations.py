@@ -4,7 +4,7 @@ customers see them. Shared by customers.py and employees.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -91,10 +91,17 @@ class Conversations:
         tx.announce(customer_news(conversation.customer_id, key(message)))
 
     async def say(
-        self, tx: Tx, conversation: Conversation, reply: Reply, *, introduces: str | None = None
+        self,
+        tx: Tx,
+        conversation: Conversation,
+        reply: Reply,
+        *,
+        introduces: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Message:
-        """The bot says something in the conversation."""
-        details: dict[str, Any] = {}
+        """The bot says something in the conversation (`details`: what else the message
+        carries, for example that it asks for a rating)."""
+        details = dict(details or {})
         if reply.quick_replies:
             details["quick_replies"] = list(reply.quick_replies)
         if introduces:

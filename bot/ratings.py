@@ -14,7 +14,7 @@ from bot.jobs import ShowRating
 from bot.outbox import Tx
 from bot.store import Store
 from bot.store import ratings as stored
-from bot.store.rows import add, change, key
+from bot.store.rows import change, key
 from bot.tables import Conversation, Message, Rating
 from bot.triage import Reply
 from routing import RoutingConfig
@@ -37,17 +37,7 @@ async def closing(
         first = name.split()[0] if who and config.has_employee(who) else name  # "Your contact"
         ask = config.ratings.ask.format(name=name, first_name=first)
         text, details["rating"] = f"{text}\n{ask}", ASKED
-    message = Message(
-        conversation_id=key(conversation),
-        author="bot",
-        body=text,
-        details=details,
-        source="bot",
-        created_at=conversations.clock(),
-    )
-    await add(tx.connection, message)
-    await conversations.deliver(tx, conversation, message)
-    return message
+    return await conversations.say(tx, conversation, Reply(text), details=details)
 
 
 class Ratings:
