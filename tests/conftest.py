@@ -16,6 +16,7 @@ from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import LocalServer
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).parent.parent
 
@@ -109,6 +110,15 @@ def fake_rasa(rasa_double: FakeRasa) -> Iterator[FakeRasa]:
 async def slack() -> AsyncIterator[FakeSlack]:
     """The Slack Web API double, served on 127.0.0.1."""
     fake = FakeSlack()
+    async with LocalServer(fake.app()) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """The Telegram Bot API double, served on 127.0.0.1."""
+    fake = FakeTelegram()
     async with LocalServer(fake.app()) as server:
         fake.url = server.url
         yield fake

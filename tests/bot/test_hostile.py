@@ -24,7 +24,7 @@ from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
 from tests.fakes.hostile import Request, slack_requests, telegram_requests, widget_frames
 from tests.fakes.rasa import FakeRasa, meaning
-from tests.fakes.server import LocalServer, free_port
+from tests.fakes.server import free_port
 from tests.fakes.slack import FakeSlack, sign
 from tests.fakes.telegram import BOT_TOKEN, FakeTelegram
 from tests.fakes.visitor import Visitor
@@ -34,14 +34,6 @@ SECRET = "s3cret-token"
 CHAT = 424242
 CHARGED_TWICE = "I was charged twice for my subscription this month"
 EMPLOYEE = "U0PRIYA01"
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    async with LocalServer(fake.app()) as server:
-        fake.url = server.url
-        yield fake
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.bot.test_files import shared
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.server import LocalServer, free_port
+from tests.fakes.server import free_port
 from tests.fakes.slack import FakeSlack, press, send_event, thread_reply
 from tests.fakes.telegram import (
     BOT_TOKEN,
@@ -135,14 +135,6 @@ def test_split_is_lossless_and_under_the_limit(length: int, count: int) -> None:
 def test_split_cuts_a_long_word_where_it_must() -> None:
     assert split("x" * 5000) == ["x" * 4096, "x" * 904]
     assert split("a" * 4000 + " " + "b" * 200) == ["a" * 4000 + " ", "b" * 200]
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    async with LocalServer(fake.app()) as server:
-        fake.url = server.url
-        yield fake
 
 
 def telegram_settings(
