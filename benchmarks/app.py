@@ -14,8 +14,9 @@ from types import TracebackType
 
 import httpx
 
-from benchmarks.process import ROOT, Process, free_port
+from benchmarks.process import ROOT, Process
 from benchmarks.usage import cpu_seconds, rss_mib
+from tests.fakes.server import free_port
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
 
 # The page the widget is embedded in, as the WebSocket's Origin header gives it.

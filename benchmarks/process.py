@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
-import signal
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from nlu.server import die_with_parent, end
+from tests.fakes.server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Process:
@@ -63,7 +56,7 @@ class Process:
                 stderr=asyncio.subprocess.STDOUT,
                 env=self.env,
                 cwd=ROOT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         async with asyncio.timeout(patience):
             while True:
@@ -82,15 +75,8 @@ class Process:
 
     async def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            async with asyncio.timeout(15):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process is not None:
+            await end(process, grace=15)
 
     async def __aenter__(self) -> Process:
         try:
@@ -107,9 +93,3 @@ class Process:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to stop the child if the bench dies without cleaning up."""
-    if sys.platform == "linux":
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)

@@ -92,15 +92,8 @@ class RasaServer:
                 await self._supervisor
             self._supervisor = None
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            async with asyncio.timeout(10):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process is not None:
+            await end(process, grace=10)
 
     async def __aenter__(self) -> RasaServer:
         await self.start()
@@ -129,7 +122,7 @@ class RasaServer:
                 stdout=output,
                 stderr=asyncio.subprocess.STDOUT,
                 env=self.env.env(),
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         log.info("rasa server started", extra={"pid": self._process.pid, "port": self.port})
 
@@ -160,7 +153,20 @@ def _free_port(host: str) -> int:
         return port
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to stop the child if we die without cleaning up (PR_SET_PDEATHSIG)."""
     if sys.platform == "linux":
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+async def end(process: asyncio.subprocess.Process, grace: float) -> None:
+    """Ask a child process to stop (SIGTERM); kill it if it has not within `grace` s."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        async with asyncio.timeout(grace):
+            await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from nlu.server import end
 from tests.fakes.server import free_port
 
 FRONTDESK = str(Path(sys.executable).parent / "frontdesk")
@@ -55,12 +56,5 @@ class Instance:
         await self.process.wait()
 
     async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            async with asyncio.timeout(20):
-                await self.process.wait()
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        if self.process is not None:
+            await end(self.process, grace=20)
