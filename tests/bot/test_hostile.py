@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import logging
+import urllib.parse
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -205,3 +206,46 @@ async def test_a_client_that_hangs_up_mid_body_is_noted_quietly(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     async with httpx.AsyncClient(base_url=app.url) as client:
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_the_newer_surfaces_refuse_junk_without_a_5xx(
+    app: Frontdesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slash-command forms, Telegram button presses and the widget's file links, given
+    junk with valid credentials: a 4xx (or an acknowledged no-op), never a 5xx."""
+    caplog.set_level(logging.WARNING)
+    forms = [
+        {}, {"command": "/frontdesk"}, {"command": "/frontdesk", "user_id": ""},
+        {"command": "/frontdesk", "user_id": "U0PRIYA01", "text": "\x00" * 10},
+        {"command": "/other", "user_id": "U0PRIYA01", "text": "away"},
+        {"command": ["x"], "user_id": "U0PRIYA01"},
+    ]  # fmt: skip
+    press = {"id": "1", "from": {"id": 5, "is_bot": False, "first_name": "M"}, "chat_instance": "c"}
+    presses = [
+        press, {**press, "data": "rate:9:9"}, {**press, "data": "rate:x"}, {**press, "data": ""},
+        {**press, "data": "rate:1:" + "9" * 400}, {**press, "message": 5}, {**press, "data": 5},
+    ]  # fmt: skip
+    statuses: list[tuple[str, int]] = []
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        for form in forms:
+            body = urllib.parse.urlencode(form, doseq=True)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+            response = await client.post("/slack/events", content=body, headers=headers)
+            statuses.append(("slash", response.status_code))
+        for n, callback in enumerate(presses):
+            update = {"update_id": 900 + n, "callback_query": callback}
+            response = await client.post(
+                "/telegram/webhook",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+            statuses.append(("callback", response.status_code))
+        for path in ["/widget/files/1/0", "/widget/files/1/0?expires=x&sig=y",
+                     f"/widget/files/{2**70}/0?expires=9999999999&sig=00", "/widget/files/-1/0"]:  # fmt: skip
+            statuses.append((path, (await client.get(path)).status_code))
+    assert [s for s in statuses if s[1] >= 500] == [], statuses
+    await settled(app)
+    async with app.store.session() as session:
+        jobs = (await session.exec(select(OutboxJob))).all()
+    assert [(j.kind, j.attempts, j.last_error) for j in jobs if j.attempts > 1] == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
