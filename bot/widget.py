@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bot import frames, payloads, receipts
 from bot.conversations import Conversations
@@ -228,8 +228,15 @@ class Connection:
 
     def _stopped_pushing(self, pusher: asyncio.Task[None]) -> None:
         """A socket that can no longer push is closed (1011), so that the widget
-        reconnects and catches up, rather than waiting in silence."""
+        reconnects and catches up, rather than waiting in silence. A push that met a
+        socket already closing (the visitor left, or was refused) is no failure."""
         if pusher.cancelled() or (error := pusher.exception()) is None:
+            return
+        closing = WebSocketState.DISCONNECTED in (
+            self.websocket.application_state,
+            self.websocket.client_state,
+        )
+        if closing or isinstance(error, WebSocketDisconnect):
             return
         log.error("a widget socket stopped pushing", exc_info=error)
         self._closing = asyncio.ensure_future(self.websocket.close(code=1011))
