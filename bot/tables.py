@@ -1,8 +1,8 @@
 """The stored tables: customers and their contacts, conversations, messages, assignments,
 the employees' live state, the threads conversations have on the employees' desk, the
 inbox of raw updates from channels, the outbox of work still to do, the record of
-erasures, customers' ratings of conversations, and what employees remember about
-customers."""
+erasures, customers' ratings of conversations, what employees remember about
+customers, and the admins' side: config versions, sign-in links, sessions, the audit log."""
 
 from __future__ import annotations
 
@@ -292,6 +292,58 @@ class Fact(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+class ConfigVersion(SQLModel, table=True):
+    """A version of config.yml as applied; the newest is the one in force (restoring an
+    old version stores its text again, as a new version)."""
+
+    __tablename__ = "config_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_type=Text)
+    author: str  # an admin's employee id, "token", "config.yml", "the command line"
+    comment: str | None = None
+    restored_from: int | None = None
+    created_at: datetime = _at()
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time link into the admin console; only a hash of its token is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: str = Field(primary_key=True)
+    employee_id: str
+    created_at: datetime = _at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = _at(nullable=True)
+
+
+class AdminSession(SQLModel, table=True):
+    """A signed-in admin's browser (the cookie's token, hashed); ends when idle too long."""
+
+    __tablename__ = "admin_sessions"
+
+    token_hash: str = Field(primary_key=True)
+    employee_id: str
+    created_at: datetime = _at()
+    seen_at: datetime = _at()
+
+
+class AuditEntry(SQLModel, table=True):
+    """A change an admin made (or a script, with the token): who, what, when, what it
+    was before and after (for config, version ids and a diff without context lines)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _at(index=True)
+    actor: str  # an admin's employee id, "token", "the command line"
+    action: str  # config.apply, config.restore, employee.away, sign_in, sign_out
+    subject: str | None = None  # an employee id, a version id
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for the queries on the hot path."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -310,3 +362,7 @@ link_codes = table(LinkCode)
 erasures = table(Erasure)
 ratings = table(Rating)
 facts = table(Fact)
+config_versions = table(ConfigVersion)
+sign_in_links = table(SignInLink)
+admin_sessions = table(AdminSession)
+audit_log = table(AuditEntry)
