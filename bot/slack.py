@@ -40,7 +40,7 @@ from bot.roles import ERASED_POST, Attempt, Card, FileContent, Line, Reaction, S
 from bot.settings import Settings
 from bot.slack_files import SlackFiles, error_of
 from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
-from bot.store.conversations import conversation_for_thread
+from bot.slack_threads import conversation_of
 from routing import Employee, RoutingConfig, Target, Team
 
 log = logging.getLogger(__name__)
@@ -341,8 +341,7 @@ class SlackEvents:
         reply = to_reply(event)
         if reply is None:
             return
-        async with self.store.reading() as connection:
-            conversation = await conversation_for_thread(connection, reply.channel, reply.thread_ts)
+        conversation = await conversation_of(self.store, reply.channel, reply.thread_ts)
         if conversation is None:
             return
         mentioned = "<@" in reply.text  # the names are needed only for mentions

@@ -129,6 +129,21 @@ async def test_only_the_assigned_employees_replies_reach_the_customer(
         ]
 
 
+async def test_a_reply_that_beats_its_cards_commit_still_reaches_the_customer(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    """Slack has the card before the app has stored its thread (the answer to the post
+    is slow): an employee who replies at once is not dropped as a stranger's thread."""
+    slack.slow["chat.postMessage"] = 1.0
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say(CHARGED_TWICE)
+        card = await one_card(slack)
+        reply = thread_reply(card["channel"], card["ts"], card["channel"][1:], "Right away!")
+        assert (await send_event(frontdesk.url, reply)).status_code == 200
+        answer = await visitor.message(lambda m: m["kind"] == "employee")
+        assert answer["text"] == "Right away!"
+
+
 async def test_a_returning_visitor_goes_back_to_the_same_person(
     frontdesk: Frontdesk, slack: FakeSlack
 ) -> None:

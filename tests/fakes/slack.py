@@ -50,6 +50,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id: name, title, data
     away: set[str] = field(default_factory=set)  # users.getPresence says "away"
     dnd: dict[str, dict[str, Any]] = field(default_factory=dict)  # dnd.info's answer, by user
+    slow: dict[str, float] = field(default_factory=dict)  # method -> s before it answers
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(
@@ -76,6 +77,10 @@ class FakeSlack:
             ]
         )
 
+    def _new_ts(self) -> str:
+        """As Slack's: the posting time in epoch seconds, unique per message."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
     def posts_in(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
         return [
             p for p in self.posts if p["channel"] == channel and p.get("thread_ts") == thread_ts
@@ -92,6 +97,7 @@ class FakeSlack:
         if fault is not None and not fault.perform:
             return _failure(fault)
         result = self._perform(method, args)
+        await asyncio.sleep(self.slow.get(method, 0.0))  # done, but the answer is late
         if fault is not None:
             return _failure(fault)
         return JSONResponse(result)
@@ -172,7 +178,7 @@ class FakeSlack:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args["users"])}}
         if method == "chat.postMessage":
-            ts = f"1700000000.{next(self._ts):06d}"
+            ts = self._new_ts()
             post = {**args, "ts": ts}
             if isinstance(post.get("metadata"), str):
                 post["metadata"] = json.loads(post["metadata"])
@@ -240,7 +246,7 @@ class FakeSlack:
                 return {"ok": False, "error": "file_not_found"}
             file["title"] = given.get("title") or file["name"]
             shared.append({"id": file["id"], "name": file["name"], "title": file["title"]})
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = self._new_ts()
         self.posts.append({"channel": args["channel_id"], "thread_ts": args.get("thread_ts"),
                            "ts": ts, "text": args.get("initial_comment", ""), "files": shared})  # fmt: skip
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
