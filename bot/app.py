@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from bot.admin import Admin
+from bot.admin_reports import AdminReports
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.employees import Employees
@@ -170,6 +171,9 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route("/healthz", _healthz),
         Route("/metrics", _metrics),
         *admin.routes(),
+        *AdminReports(runtime.store, runtime.current_config, runtime.outbox.clock).routes(
+            admin._guard
+        ),
     ]
     if runtime.slack is not None:
         found.append(Route("/slack/events", runtime.slack.events, methods=["POST"]))

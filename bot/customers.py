@@ -65,7 +65,9 @@ class Customers:
         a message the channel delivers twice is stored once. With `triage=False` (an
         edit) it is not triaged, only passed on once a person has the conversation."""
         async with self.conversations.transaction() as tx:
-            conversation = await stored.open_or_start(tx.connection, customer_id, channel)
+            conversation = await stored.open_or_start(
+                tx.connection, customer_id, channel, self.conversations.clock()
+            )
             message = Message(
                 conversation_id=key(conversation),
                 author="customer",
@@ -103,7 +105,7 @@ class Customers:
                 reply = texts.linked if linked is not None else texts.link_expired
                 customer_id = linked or customer_id
             conversation = await stored.open_or_start(
-                tx.connection, customer_id, channel, introduced=True
+                tx.connection, customer_id, channel, self.conversations.clock(), introduced=True
             )
             opened = Message(
                 conversation_id=key(conversation),

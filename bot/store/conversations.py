@@ -21,7 +21,6 @@ from bot.tables import (
     employee_status,
     messages,
     threads,
-    utcnow,
 )
 from routing import EmployeeState
 from routing.hours import WorkingHours
@@ -125,17 +124,17 @@ async def open_conversation(connection: Connection, customer_id: int) -> Convers
 
 
 async def open_or_start(
-    connection: Connection, customer_id: int, channel: str, **new: Any
+    connection: Connection, customer_id: int, channel: str, now: datetime, **new: Any
 ) -> Conversation:
     """The customer's open conversation, now on `channel` (replies go where the
-    customer last wrote), or a new one with `new` set. Two instances starting one at
-    once agree on a single conversation (a unique index allows one open)."""
+    customer last wrote), or a new one started `now` with `new` set. Two instances
+    starting one at once agree on a single conversation (a unique index allows one open)."""
     current = await open_conversation(connection, customer_id)
     if current is None:
         # Every field with a default factory is given: pydantic inspects the factory's
         # signature on each call (about 50 µs each).
         fresh = Conversation(customer_id=customer_id, channel=channel, entities={}, offered=[],
-                             created_at=utcnow(), **new)  # fmt: skip
+                             created_at=now, **new)  # fmt: skip
         await connection.execute(_START(connection), values(fresh))
         current = await open_conversation(connection, customer_id)
         assert current is not None

@@ -14,7 +14,16 @@ from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import add_once, transcript
 from bot.store.rows import add, change
-from bot.tables import Assignment, Conversation, Customer, Message, Thread, contacts, customers
+from bot.tables import (
+    Assignment,
+    Conversation,
+    Customer,
+    Message,
+    Thread,
+    contacts,
+    customers,
+    utcnow,
+)
 from routing import EmployeeState
 from routing.hours import WorkingHours
 
@@ -133,7 +142,7 @@ async def test_a_desk_thread_maps_to_one_conversation(store: Store) -> None:
 async def test_a_customer_has_one_open_conversation_at_a_time(store: Store) -> None:
     first = await conversation_for(store, "open")
     async with store.transaction() as connection:
-        again = await stored.open_or_start(connection, first.customer_id, "telegram")
+        again = await stored.open_or_start(connection, first.customer_id, "telegram", utcnow())
     assert again.id == first.id
     assert again.channel == "telegram"  # replies go where the customer last wrote
     with pytest.raises(IntegrityError):
@@ -141,7 +150,9 @@ async def test_a_customer_has_one_open_conversation_at_a_time(store: Store) -> N
             await add(connection, Conversation(customer_id=first.customer_id, channel="web"))
     async with store.transaction() as connection:
         await change(connection, again, status="closed")
-        fresh = await stored.open_or_start(connection, first.customer_id, "web", introduced=True)
+        fresh = await stored.open_or_start(
+            connection, first.customer_id, "web", utcnow(), introduced=True
+        )
     assert fresh.id != first.id
     assert fresh.introduced
 
@@ -151,7 +162,7 @@ async def test_two_instances_starting_a_conversation_at_once_agree(store: Store)
 
     async def start() -> int | None:
         async with store.transaction() as connection:
-            return (await stored.open_or_start(connection, first.customer_id, "web")).id
+            return (await stored.open_or_start(connection, first.customer_id, "web", utcnow())).id
 
     one, two = await asyncio.gather(start(), start())
     assert one == two
@@ -298,4 +309,6 @@ async def test_conversations_keep_starting_once_postgresql_plans_generically(
     for i in range(8):
         async with store.transaction() as connection:
             customer = await people.customer_for(connection, "web", f"visitor-{i}")
-            assert (await stored.open_or_start(connection, customer, "web")).id is not None
+            assert (
+                await stored.open_or_start(connection, customer, "web", utcnow())
+            ).id is not None
