@@ -23,6 +23,7 @@ from benchmarks import (
     new_customers,
     parsing,
     relay,
+    replay,
 )
 from benchmarks.process import ROOT
 from benchmarks.report import heading, text
@@ -31,7 +32,7 @@ from nlu.service import NluService
 
 # In the order they run; each that needs Rasa shares one server.
 SECTIONS = ("decisions", "first-reply", "parsing", "new-customers", "relay", "hanging",
-            "memory", "history")  # fmt: skip
+            "memory", "history", "replay")  # fmt: skip
 WITH_RASA = ("parsing", "new-customers")
 STANDALONE: dict[str, Callable[[], Awaitable[None]]] = {
     "first-reply": first_reply.run,  # 1
@@ -39,6 +40,7 @@ STANDALONE: dict[str, Callable[[], Awaitable[None]]] = {
     "hanging": hanging.run,  # 5
     "memory": memory.run,  # 6
     "history": history.run,  # 7
+    "replay": replay.run,  # 8
 }
 
 
