@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.roles import Card, Line, SharedFile
-from routing import RoutingConfig
+from routing import RoutingConfig, Target
+from routing.intents import intents_to
 
 CLOSE, TAKE_OVER, TRANSFER = "frontdesk_close", "frontdesk_take_over", "frontdesk_transfer"
 _SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section
@@ -183,7 +184,7 @@ def _actions(view: Card, config: RoutingConfig, in_channel: bool) -> dict[str, A
             {"type": "button", "action_id": TAKE_OVER, "text": _plain("Take over"), "value": value}
         )
     # Slack allows 100 options in a group.
-    teams = [{"text": _plain(t.name[:75]), "value": f"team:{t.id}"} for t in config.teams[:100]]
+    teams = _team_options(config)[:100]
     people = [
         {"text": _plain(e.name[:75]), "value": f"employee:{e.id}"} for e in config.employees[:100]
     ]
@@ -199,6 +200,33 @@ def _actions(view: Card, config: RoutingConfig, in_channel: bool) -> dict[str, A
         }
     )
     return {"type": "actions", "block_id": f"conversation:{value}", "elements": elements}
+
+
+def _team_options(config: RoutingConfig) -> list[dict[str, Any]]:
+    """Each team; after a team the rules send several intents to, one option per intent
+    ("Billing: A refund or return"), so that the transfer says what the conversation
+    turned out to be about (bot/suggestions.py)."""
+    options = []
+    for team in config.teams:
+        options.append({"text": _plain(team.name[:75]), "value": f"team:{team.id}"})
+        intents = intents_to(config, Target(team=team.id))
+        for intent in intents if len(intents) > 1 else ():
+            topic = config.triage.topics.get(intent) or intent.replace("_", " ")
+            label = f"{team.name}: {topic}"[:75]
+            options.append({"text": _plain(label), "value": f"team:{team.id}:{intent}"})
+    return options
+
+
+def to_transfer(value: str, config: RoutingConfig) -> tuple[Target, str | None] | None:
+    """A choice in the transfer menu: where to, and the intent picked with the team, if
+    any; None for a team or person no longer in the config (or a forged value)."""
+    kind, _, rest = value.partition(":")
+    name, _, intent = rest.partition(":")
+    if kind == "team" and config.has_team(name):
+        return Target(team=name), intent or None
+    if kind == "employee" and config.has_employee(name) and not intent:
+        return Target(employee=name), None
+    return None
 
 
 def conversation_id(body: Mapping[str, Any]) -> int | None:

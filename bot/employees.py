@@ -19,6 +19,7 @@ from bot.roles import SharedFile
 from bot.store import conversations as stored
 from bot.store.messages import add_once
 from bot.store.rows import change, key
+from bot.suggestions import fitted, suggest
 from bot.tables import Conversation, Message
 from routing import Decision, Target
 
@@ -102,9 +103,14 @@ class Employees:
             await tx.enqueue(UpdateCard("closed", by=by), conversation_id=conversation_id)
         return True
 
-    async def transfer(self, conversation_id: int, by: str, target: Target) -> Decision | None:
+    async def transfer(
+        self, conversation_id: int, by: str, target: Target, intent: str | None = None
+    ) -> Decision | None:
         """Hand the conversation to another team or person: a new card on their desk;
-        the old card says so, and its thread no longer reaches the customer."""
+        the old card says so, and its thread no longer reaches the customer. The
+        customer's first message is suggested as a training example of the intent that
+        fitted (`intent`, picked among the several the rules send to the target; else
+        the only one they send there: bot/suggestions.py)."""
         config = self.conversations.config()
         async with self.conversations.transaction() as tx:
             conversation = await stored.conversation(tx.connection, conversation_id)
@@ -119,6 +125,9 @@ class Employees:
             )  # fmt: skip
             old = conversation.thread_id
             assignment = await self.conversations.assign(tx, conversation, decision)
+            if (fits := fitted(config, target, intent)) is not None:
+                now, threshold = self.conversations.clock(), config.triage.min_confidence
+                await suggest(tx.connection, conversation, fits, by, now, threshold)
             await change(tx.connection, conversation, thread_id=None)  # until the new card
             handed_over_by = self.conversations.person(previous).name
             await self.conversations.introduce(

@@ -32,6 +32,7 @@ from bot.cards import (
     thread_text,
     to_plain,
     to_reply,
+    to_transfer,
 )
 from bot.employees import Employees
 from bot.outbox import GiveUp, RetryLater
@@ -41,7 +42,7 @@ from bot.settings import Settings
 from bot.slack_files import SlackFiles, error_of
 from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
 from bot.slack_threads import conversation_of
-from routing import Employee, RoutingConfig, Target, Team
+from routing import Employee, RoutingConfig, Team
 
 log = logging.getLogger(__name__)
 
@@ -368,18 +369,10 @@ class SlackEvents:
     async def _on_transfer(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         cid, user = conversation_id(body), envelope.actor(body)
-        kind, _, target = (envelope.chosen(body) or "").partition(":")
-        if cid is None or user is None or kind not in ("team", "employee"):
-            return
-        config = self.desk.config()
-        known = (
-            config.has_employee(target)
-            if kind == "employee"
-            else target in {t.id for t in config.teams}
-        )
-        if known:
-            by = self._who(user)
-            await self.employees.transfer(cid, by, Target(**{kind: target}))
+        chosen = to_transfer(envelope.chosen(body) or "", self.desk.config())
+        if cid is not None and user is not None and chosen is not None:
+            target, intent = chosen
+            await self.employees.transfer(cid, self._who(user), target, intent)
 
 
 def _instruction(exc: SlackApiError) -> RetryLater | GiveUp:

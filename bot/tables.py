@@ -2,7 +2,8 @@
 the employees' live state, the threads conversations have on the employees' desk, the
 inbox of raw updates from channels, the outbox of work still to do, the record of
 erasures, customers' ratings of conversations, what employees remember about
-customers, and the admins' side: config versions, sign-in links, sessions, the audit log."""
+customers, the training examples employees' transfers suggest, and the admins' side:
+config versions, sign-in links, sessions, the audit log."""
 
 from __future__ import annotations
 
@@ -292,6 +293,31 @@ class Fact(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+class Suggestion(SQLModel, table=True):
+    """A training example an employee's transfer suggested (bot/suggestions.py): the
+    customer's first message and the intent that fitted where the conversation went,
+    beside what the NLU made of it. One per conversation; it enters the NLU data only
+    once someone accepts it. The same words for the same intent are counted together
+    (`normalised`)."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("suggestions_by_example", "normalised", "suggested_intent"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", unique=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    text: str = Field(sa_type=Text)
+    normalised: str = Field(sa_type=Text)  # casefolded words: what counts as the same
+    original_intent: str | None = None  # what the NLU said (None: it was down or unsure)
+    original_confidence: float | None = None
+    suggested_intent: str
+    employee_id: str  # who transferred: an employee's id, or the desk's for someone else
+    created_at: datetime = _at()
+    status: str = "suggested"  # suggested, accepted, rejected
+    decided_by: str | None = None
+    decided_at: datetime | None = _at(nullable=True)
+
+
 class ConfigVersion(SQLModel, table=True):
     """A version of config.yml as applied; the newest is the one in force (restoring an
     old version stores its text again, as a new version)."""
@@ -362,6 +388,7 @@ link_codes = table(LinkCode)
 erasures = table(Erasure)
 ratings = table(Rating)
 facts = table(Fact)
+suggestions = table(Suggestion)
 config_versions = table(ConfigVersion)
 sign_in_links = table(SignInLink)
 admin_sessions = table(AdminSession)

@@ -21,7 +21,7 @@ CORE = {
     "bot.store.messages", "bot.store.queue", "bot.store.rows", "bot.privacy",
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
     "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments", "bot.facts",
-    "bot.store.facts", "bot.wiring",
+    "bot.store.facts", "bot.wiring", "bot.suggestions", "bot.store.suggestions",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.frames", "bot.widget_files"},

@@ -39,6 +39,7 @@ from bot.tables import (
     link_codes,
     messages,
     outbox,
+    suggestions,
     threads,
 )
 
@@ -52,8 +53,9 @@ _FROM_THE_DESK = "desk"  # messages' source for what employees wrote: their ids 
 
 
 # Tables whose rows say nothing but something about the customer (what employees
-# remember about them): deleted on erasure, with nothing left to count.
-_ABOUT_THEM = {facts}
+# remember about them, their words suggested as training examples): deleted on
+# erasure, with nothing left to count.
+_ABOUT_THEM = {facts, suggestions}
 
 
 def _also_theirs() -> list[Table]:
@@ -257,18 +259,20 @@ _FORGET_UPDATES = delete(inbox).where(inbox.c.received_at < bindparam("before"))
 _FORGET_JOBS = delete(outbox).where(
     outbox.c.created_at < bindparam("before"), outbox.c.status != _PENDING
 )
+_FORGET_SUGGESTIONS = delete(suggestions).where(suggestions.c.created_at < bindparam("before"))
 
 
 async def expire(connection: Connection, before: datetime) -> dict[str, int]:
     """Erase the bodies and attachments of the messages written before `before`, and
-    delete the raw updates received and the jobs finished before then (which may hold
-    a message too); how many of each."""
+    delete the raw updates received, the jobs finished and the training examples
+    suggested before then (which may hold a message too); how many of each."""
     return {
         "messages": (await connection.execute(_EXPIRE, {"before": before})).rowcount,
         # Channels repeat an update within hours: a retention of days forgets no key
         # that still stops a repeat.
         "updates": (await connection.execute(_FORGET_UPDATES, {"before": before})).rowcount,
         "jobs": (await connection.execute(_FORGET_JOBS, {"before": before})).rowcount,
+        "suggestions": (await connection.execute(_FORGET_SUGGESTIONS, {"before": before})).rowcount,
     }
 
 

@@ -277,8 +277,11 @@ class Employee:
         await self.harness.settle()
         return done
 
-    async def transfers(self, target: Any, spot: Spot | None = None) -> None:
-        await self.harness.employees.transfer(self._conversation(spot), self.id, target)
+    async def transfers(
+        self, target: Any, spot: Spot | None = None, *, intent: str | None = None
+    ) -> None:
+        """Transfer the conversation (`intent`: the one picked with the target team)."""
+        await self.harness.employees.transfer(self._conversation(spot), self.id, target, intent)
         await self.harness.settle()
 
     async def takes_over(self, spot: Spot) -> bool:
