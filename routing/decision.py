@@ -4,7 +4,7 @@ request, the roster's state, the config and the current time."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -201,12 +201,16 @@ class _Choice:
     roster: RosterState
     now: datetime
     reasons: list[str]
+    known: dict[str, Availability] = field(default_factory=dict)  # asked more than once
 
     def state(self, employee: Employee) -> EmployeeState:
         return self.roster.get(employee.id, _DEFAULT_STATE)
 
     def availability(self, employee: Employee) -> Availability:
-        return availability(employee, self.state(employee), self.now)
+        found = self.known.get(employee.id)
+        if found is None:
+            found = self.known[employee.id] = availability(employee, self.state(employee), self.now)
+        return found
 
     def available(self, employee: Employee) -> bool:
         return self.availability(employee) == "available"

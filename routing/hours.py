@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +16,7 @@ _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 # Far enough back to catch a shift that began yesterday and runs past midnight.
 _LOOK_BEHIND_DAYS = 1
 _DAY = 24 * 60
+_DAYS_REMEMBERED = 1000  # local days whose shifts in UTC are kept, per schedule
 
 
 class HoursError(ValueError):
@@ -45,6 +46,14 @@ class WorkingHours:
     timezone: ZoneInfo
     shifts: tuple[Shift, ...]
     holidays: frozenset[date] = frozenset()
+    # Each local day's shifts as UTC instants, worked out once: routing (and a replay of
+    # thousands of conversations) asks about the same few days again and again.
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _spans: list[tuple[datetime, datetime, bool]] = field(
+        default_factory=list, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def parse(cls, timezone: str, days: Mapping[str, str]) -> WorkingHours:
@@ -94,26 +103,27 @@ class WorkingHours:
         return f"{'; '.join(parts)} ({self.timezone.key})"
 
     def is_open(self, now: datetime) -> bool:
-        # Compared on the local wall clock: the hot path of every routing decision.
-        local = now.astimezone(self.timezone)
-        minute = local.hour * 60 + local.minute
-        today, yesterday = local.weekday(), (local.weekday() - 1) % 7
-        day = local.date()
-        on_today = day not in self.holidays
-        on_yesterday = day - timedelta(days=1) not in self.holidays
-        return any(
-            (on_today and shift.weekday == today and shift.start <= minute < shift.end)
-            or (on_yesterday and shift.weekday == yesterday and minute + _DAY < shift.end)
-            for shift in self.shifts
-        )
+        return self._span(now)[2]
 
     def next_opening(self, now: datetime) -> datetime:
         """The first instant at or after `now` when this person is at work."""
-        for start, end in self._intervals(now):
-            if start <= now < end:
-                return now
-            if start > now:
-                return start
+        _, until, at_work = self._span(now)
+        return now if at_work else until
+
+    def _span(self, now: datetime) -> tuple[datetime, datetime, bool]:
+        """The stretch around `now` in which being at work does not change (a shift, or
+        the gap before the next one) and whether it is a shift. The last one is kept:
+        routing asks about nearly the same instant for everyone, again and again."""
+        if self._spans and self._spans[0][0] <= now < self._spans[0][1]:
+            return self._spans[0]
+        reached = now  # where the last shift before `now` ended, if any did
+        for opens, closes in self._intervals(now):
+            if closes <= now:
+                reached = closes
+                continue
+            span = (opens, closes, True) if opens <= now else (reached, opens, False)
+            self._spans[:] = [span]
+            return span
         raise AssertionError("a weekly schedule with shifts always opens again")
 
     def working_seconds(self, start: datetime, end: datetime) -> float:
@@ -153,16 +163,26 @@ class WorkingHours:
             days = itertools.takewhile(lambda day: day <= last, days)
         reached: datetime | None = None  # where the last interval ended
         for day in days:
-            if day in self.holidays:
-                continue
-            for shift in self.shifts:
-                if shift.weekday == day.weekday():
-                    opens, closes = self._at(day, shift.start), self._at(day, shift.end)
-                    if reached is not None:
-                        opens = max(opens, reached)  # shifts that overlap count once
-                    if closes > opens:
-                        reached = closes
-                        yield opens, closes
+            for opens, closes in self._shifts_on(day):
+                if reached is not None:
+                    opens = max(opens, reached)  # shifts that overlap count once
+                if closes > opens:
+                    reached = closes
+                    yield opens, closes
+
+    def _shifts_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The shifts starting on local `day`, in UTC (none on a holiday)."""
+        found = self._days.get(day)
+        if found is None:
+            found = () if day in self.holidays else tuple(
+                (self._at(day, shift.start), self._at(day, shift.end))
+                for shift in self.shifts
+                if shift.weekday == day.weekday()
+            )  # fmt: skip
+            if len(self._days) >= _DAYS_REMEMBERED:
+                self._days.clear()
+            self._days[day] = found
+        return found
 
     def _at(self, day: date, minutes: int) -> datetime:
         # Wall-clock arithmetic on an aware datetime, then conversion: 09:00 stays

@@ -97,8 +97,11 @@ def replay(
         now = conversation.routed_at
         while closing and closing[0][0] <= now:
             _, _, employee = heapq.heappop(closing)
-            state = roster[employee]
-            roster[employee] = replace(state, open_conversations=state.open_conversations - 1)
+            state = roster[employee]  # nobody is away in a replay: load alone
+            roster[employee] = EmployeeState(
+                open_conversations=state.open_conversations - 1,
+                last_assigned_at=state.last_assigned_at,
+            )
         request = replace(
             conversation.request, previous_employee=previous.get(conversation.customer_id)
         )
@@ -120,8 +123,8 @@ def _take(roster: dict[str, EmployeeState], employee: str, at: datetime | None) 
     how many they hold now."""
     state = roster.get(employee, EmployeeState())
     held = state.open_conversations + 1
-    roster[employee] = replace(
-        state, open_conversations=held, last_assigned_at=at or state.last_assigned_at
+    roster[employee] = EmployeeState(
+        open_conversations=held, last_assigned_at=at or state.last_assigned_at
     )
     return held
 
