@@ -1,4 +1,5 @@
-"""The `frontdesk nlu` commands: train, serve and evaluate the Rasa NLU model."""
+"""The `frontdesk nlu` commands: train, serve and evaluate the Rasa NLU model; review the
+training examples employees' transfers suggest (bot/suggestion_commands.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from bot.console import progress
 from bot.settings import Settings, load_routing_config
+from bot.suggestion_commands import register as register_suggestions
 from nlu.evaluation import cross_validate, format_report, held_out, score
 from nlu.server import RasaServer
 from nlu.service import environment, prepare_model
@@ -38,6 +40,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")
     evaluate.set_defaults(run=_nlu_eval)
+    register_suggestions(subcommands)
 
 
 def _nlu_train(args: argparse.Namespace) -> int:
