@@ -1,11 +1,10 @@
-"""The admin API under /admin, protected by FRONTDESK_ADMIN_TOKEN (a bearer token):
-who is available, conversations, "who would get this message and why", away
-flags, config reload, outbox jobs that failed, updates from channels that could not be
+"""The admin API under /admin, for scripts with FRONTDESK_ADMIN_TOKEN (a bearer token) and
+signed-in admins (bot/access.py): who is available, conversations, "who would get this
+message and why", away flags, outbox jobs that failed, updates from channels that could not be
 read, customers' ratings per employee, and a customer's data exported or erased."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -16,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import payloads, ratings
+from bot import audit, payloads, ratings
+from bot.access import Endpoint
 from bot.dryrun import dry_run
 from bot.presenter import within
 from bot.privacy import Privacy, UnknownCustomer
@@ -25,9 +25,8 @@ from bot.store import Connection, Store, queue
 from bot.store import conversations as stored
 from bot.tables import utcnow
 from nlu import Classification
-from routing import Channel, ConfigError, EmployeeState, RoutingConfig, availability
+from routing import Channel, EmployeeState, RoutingConfig, availability
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 Model = TypeVar("Model", bound=BaseModel)
 _MAX_BODY = 64 * 1024
 
@@ -49,51 +48,37 @@ class AwayFlag(BaseModel):
 class Admin:
     def __init__(
         self,
-        token: str | None,
+        guard: Callable[[Endpoint], Endpoint],
         store: Store,
         config: Callable[[], RoutingConfig],
-        reload: Callable[[], RoutingConfig],
         classify: Callable[[str], Awaitable[Classification]],
         clock: Callable[[], datetime] = utcnow,
         *,
         privacy: Privacy,
     ) -> None:
-        self.token = token
+        self.guard = guard
         self.store = store
         self.config = config
-        self.reload_config = reload
         self.classify = classify
         self.clock = clock
         self.privacy = privacy
 
     def routes(self) -> list[Route]:
         return [
-            Route("/admin/roster", self._guard(self.roster)),
-            Route("/admin/conversations", self._guard(self.conversations)),
-            Route("/admin/route", self._guard(self.route), methods=["POST"]),
-            Route("/admin/employees/{employee_id}/away", self._guard(self.away), methods=["PUT"]),
-            Route("/admin/config/reload", self._guard(self.reload), methods=["POST"]),
-            Route("/admin/outbox", self._guard(self.outbox)),
-            Route("/admin/rejected", self._guard(self.rejected)),
-            Route("/admin/ratings", self._guard(self.ratings)),
-            Route("/admin/customers/{customer_id:int}/export", self._guard(self.export)),
+            Route("/admin/roster", self.guard(self.roster)),
+            Route("/admin/conversations", self.guard(self.conversations)),
+            Route("/admin/route", self.guard(self.route), methods=["POST"]),
+            Route("/admin/employees/{employee_id}/away", self.guard(self.away), methods=["PUT"]),
+            Route("/admin/outbox", self.guard(self.outbox)),
+            Route("/admin/rejected", self.guard(self.rejected)),
+            Route("/admin/ratings", self.guard(self.ratings)),
+            Route("/admin/customers/{customer_id:int}/export", self.guard(self.export)),
             Route(
                 "/admin/customers/{customer_id:int}/erase",
-                self._guard(self.erase),
+                self.guard(self.erase),
                 methods=["POST"],
             ),
         ]
-
-    def _guard(self, endpoint: Endpoint) -> Endpoint:
-        async def guarded(request: Request) -> Response:
-            if self.token is None:
-                return _error(404, "the admin API is off: set FRONTDESK_ADMIN_TOKEN to turn it on")
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), self.token.encode()):
-                return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
-            return await endpoint(request)
-
-        return guarded
 
     async def roster(self, request: Request) -> Response:
         async with self.store.reading() as connection:
@@ -102,9 +87,8 @@ class Admin:
 
     async def conversations(self, request: Request) -> Response:
         status = request.query_params.get("status")
-        limit = _limit(request)
         async with self.store.reading() as connection:
-            rows = await stored.recent(connection, status, limit)
+            rows = await stored.recent(connection, status, limit(request))
         return JSONResponse(
             {
                 "conversations": [
@@ -123,7 +107,7 @@ class Admin:
         )
 
     async def route(self, request: Request) -> Response:
-        query = await _body(request, RouteQuery)
+        query = await body(request, RouteQuery)
         if isinstance(query, Response):
             return query
         async with self.store.reading() as connection:
@@ -149,32 +133,24 @@ class Admin:
     async def away(self, request: Request) -> Response:
         employee_id = request.path_params["employee_id"]
         if not self.config().has_employee(employee_id):
-            return _error(404, f"no employee {employee_id!r} in the config")
-        flag = await _body(request, AwayFlag)
+            return error(404, f"no employee {employee_id!r} in the config")
+        flag = await body(request, AwayFlag)
         if isinstance(flag, Response):
             return flag
         async with self.store.transaction() as connection:
+            was = (await stored.roster(connection)).get(employee_id, EmployeeState()).away
             await stored.set_away(connection, employee_id, flag.away, self.clock())
+            await audit.record(
+                connection, self.clock(), request.state.admin, "employee.away", employee_id,
+                before={"away": was}, after={"away": flag.away},
+            )  # fmt: skip
         return JSONResponse({"employee": employee_id, "away": flag.away})
-
-    async def reload(self, request: Request) -> Response:
-        """Re-read config.yml; a broken file is refused and the running config kept."""
-        try:
-            config = self.reload_config()
-        except ConfigError as exc:
-            return JSONResponse(
-                {"error": "config not reloaded", "problems": exc.lines()}, status_code=400
-            )
-        await self.privacy.schedule_retention()  # a retention period may be new
-        return JSONResponse(
-            {"reloaded": True, "employees": len(config.employees), "rules": len(config.rules)}
-        )
 
     async def ratings(self, request: Request) -> Response:
         """Per employee: customers' ratings over the last `days` (30 unless given)."""
         days = request.query_params.get("days", "30")
         if not days.isdigit() or not 1 <= int(days) <= 3650:
-            return _error(400, f"days is a whole number from 1 to 3650, not {days!r}")
+            return error(400, f"days is a whole number from 1 to 3650, not {days!r}")
         since = self.clock() - timedelta(days=int(days))
         found = await ratings.report(self.store, self.config(), since)
         return JSONResponse({"since": since.isoformat(), "employees": found})
@@ -202,7 +178,7 @@ class Admin:
     async def rejected(self, request: Request) -> Response:
         """Updates a channel sent that could not be read: kept, never acted on."""
         async with self.store.reading() as connection:
-            rows = await queue.rejected_inbound(connection, _limit(request))
+            rows = await queue.rejected_inbound(connection, limit(request))
         return JSONResponse(
             {
                 "rejected": [
@@ -218,7 +194,7 @@ class Admin:
         try:
             return JSONResponse(await self.privacy.export(request.path_params["customer_id"]))
         except UnknownCustomer as exc:
-            return _error(404, str(exc))
+            return error(404, str(exc))
 
     async def erase(self, request: Request) -> Response:
         """Erase a customer's data (POST /admin/customers/{id}/erase); what the app
@@ -226,7 +202,7 @@ class Admin:
         try:
             done = await self.privacy.erase(request.path_params["customer_id"], "the admin API")
         except UnknownCustomer as exc:
-            return _error(404, str(exc))
+            return error(404, str(exc))
         summary = {**asdict(done), "erased_at": done.erased_at.isoformat()}
         return JSONResponse({"erasure": summary, "summary": done.describe()})
 
@@ -262,7 +238,7 @@ async def _roster(
     return people
 
 
-def _limit(request: Request) -> int:
+def limit(request: Request) -> int:
     """?limit=N, between 1 and 500 (50 when absent or not a number)."""
     try:
         return min(max(int(request.query_params.get("limit", "")), 1), 500)
@@ -270,9 +246,13 @@ def _limit(request: Request) -> int:
         return 50
 
 
-async def _body(request: Request, model: type[Model]) -> Model | Response:
+async def body(
+    request: Request, model: type[Model], size: int = _MAX_BODY, *, empty: Model | None = None
+) -> Model | Response:
+    """The request's JSON as `model` (`empty` for no body, when allowed), or a 4xx."""
     try:
-        return model.model_validate_json(await payloads.read(request, _MAX_BODY))
+        raw = await payloads.read(request, size)
+        return empty if empty is not None and not raw.strip() else model.model_validate_json(raw)
     except payloads.Refused as refused:
         return refused.response()
     except ValidationError as exc:
@@ -280,6 +260,6 @@ async def _body(request: Request, model: type[Model]) -> Model | Response:
         return JSONResponse({"error": "bad request", "problems": problems}, status_code=400)
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     body: dict[str, Any] = {"error": message}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -17,8 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from bot.access import Access
 from bot.admin import Admin
+from bot.admin_console import AdminConsole
 from bot.admin_reports import AdminReports
+from bot.config_api import ConfigApi
+from bot.config_versions import ConfigVersions
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.employees import Employees
@@ -28,6 +32,7 @@ from bot.outbox import Outbox
 from bot.privacy import Privacy
 from bot.roles import Channels
 from bot.settings import Settings, load_routing_config
+from bot.sign_in import SignIn
 from bot.slack import SlackDesk, SlackEvents
 from bot.store import Store, queue
 from bot.store.conversations import open_counts
@@ -54,7 +59,7 @@ class Runtime:
     """Everything the app's parts share while it runs."""
 
     settings: Settings
-    config: RoutingConfig
+    versions: ConfigVersions  # the config in force, and its stored versions
     store: Store
     metrics: Metrics
     news: News
@@ -62,6 +67,7 @@ class Runtime:
     outbox: Outbox
     customers: Customers
     widget: Widget
+    sign_in: SignIn
     slack: SlackEvents | None = None
     telegram: TelegramChannel | None = None
     nlu_state: str = "starting"  # starting, ready, failed
@@ -69,12 +75,7 @@ class Runtime:
     privacy: Privacy = field(init=False)
 
     def current_config(self) -> RoutingConfig:
-        return self.config
-
-    def reload_config(self) -> RoutingConfig:
-        self.config = load_routing_config(self.settings.config_path)
-        log.info("config reloaded", extra={"path": str(self.settings.config_path)})
-        return self.config
+        return self.versions.config
 
     async def classify(self, text: str) -> Classification:
         if self.nlu_state != "ready":
@@ -89,15 +90,17 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
     store = Store(settings.database_url)
     metrics = Metrics()
     news = News(store)
+    versions = ConfigVersions(store, news, config, clock=clock)
     outbox = Outbox(store, metrics, news, clock=clock)
     nlu = NluService(urls=settings.rasa_urls, home=settings.home, progress=log.info)
     runtime: Runtime
     channels = Channels()
-    conversations = Conversations(store, outbox, channels, metrics, lambda: runtime.config, clock)
+    conversations = Conversations(store, outbox, channels, metrics, versions.current, clock)
     customers = Customers(conversations, lambda text: runtime.classify(text))
     notice = None if settings.slack_connected else SLACK_MISSING
-    runtime = Runtime(settings, config, store, metrics, news, nlu, outbox, customers,
-                      Widget(settings, customers, notice=notice))  # fmt: skip
+    runtime = Runtime(settings, versions, store, metrics, news, nlu, outbox, customers,
+                      Widget(settings, customers, notice=notice),
+                      SignIn(store, versions.current, clock))  # fmt: skip
     channels.add(runtime.widget)
     if settings.telegram_bot_token:
         telegram = runtime.telegram = TelegramChannel(settings, customers)
@@ -106,9 +109,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         )
     core = handle_core_jobs(outbox, customers)
     runtime.privacy = core.privacy
+    versions.on_change.append(lambda _config: core.privacy.schedule_retention())
     if settings.slack_connected:
-        slack = SlackDesk(settings, lambda: runtime.config)
-        runtime.slack = SlackEvents(settings, slack, Employees(conversations))
+        slack = SlackDesk(settings, versions.current)
+        runtime.slack = SlackEvents(settings, slack, Employees(conversations), runtime.sign_in)
         handle_desk_jobs(outbox, core, slack, files=slack)
         assert settings.slack_bot_token is not None  # a connected desk has one
         runtime.widget.files = WidgetFiles(settings.slack_bot_token, store, slack, clock)
@@ -121,6 +125,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.store.upgrade()
+        await runtime.versions.adopt_file(runtime.settings.config_path)
+        await runtime.versions.load()
         if runtime.slack is None:
             log.warning(SLACK_MISSING)
         else:
@@ -131,6 +137,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         runtime.tasks += [
             asyncio.create_task(_start_nlu(runtime), name="nlu-start"),
             asyncio.create_task(runtime.news.listen(), name="news"),
+            asyncio.create_task(runtime.versions.watch(), name="config-versions"),
         ]
         await runtime.outbox.start()
         await runtime.privacy.schedule_retention()
@@ -155,11 +162,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
 
 
 def routes(runtime: Runtime) -> list[BaseRoute]:
+    settings = runtime.settings
+    access = Access(settings.admin_token, runtime.sign_in, settings.public_url)
     admin = Admin(
-        runtime.settings.admin_token,
+        access.guard,
         runtime.store,
         runtime.current_config,
-        runtime.reload_config,
         runtime.classify,
         runtime.outbox.clock,
         privacy=runtime.privacy,
@@ -171,8 +179,10 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         Route("/healthz", _healthz),
         Route("/metrics", _metrics),
         *admin.routes(),
+        *ConfigApi(runtime.versions, access.guard, settings.config_path).routes(),
+        *AdminConsole(access).routes(),
         *AdminReports(runtime.store, runtime.current_config, runtime.outbox.clock).routes(
-            admin._guard
+            access.guard
         ),
     ]
     if runtime.slack is not None:

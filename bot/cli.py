@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from bot import nlu_commands
+from bot import config_commands, nlu_commands
 from bot.console import progress
 from bot.conversations import Conversations
 from bot.dryrun import as_text, dry_run
@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     dry.set_defaults(run=_route)
 
     nlu_commands.register(commands)
+    config_commands.register(commands)
 
     db = commands.add_parser("db", help="upgrade the database schema, or show its revision")
     db_commands = db.add_subparsers(title="db commands", required=True, metavar="COMMAND")

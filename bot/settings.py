@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlu.training import RasaProject
-from routing import RoutingConfig, load_config
+from routing import RoutingConfig, load_config, parse_config
 
 SLACK_API = "https://slack.com/api/"
 TELEGRAM_API = "https://api.telegram.org"
@@ -70,3 +70,10 @@ def load_routing_config(path: Path, project: RasaProject | None = None) -> Routi
     """Load config.yml, checking intents and entities against the NLU project."""
     project = project or RasaProject()
     return load_config(path, intents=project.intents(), entities=project.entities())
+
+
+def check_routing_config(text: str, source: str) -> RoutingConfig:
+    """Check config text as load_routing_config checks a file (`source` names it in
+    errors): a version stored in the database, or a candidate from the admin API."""
+    project = RasaProject()
+    return parse_config(text, source, intents=project.intents(), entities=project.entities())

@@ -39,8 +39,10 @@ from bot.outbox import GiveUp, RetryLater
 from bot.pacing import Pacer
 from bot.roles import ERASED_POST, Attempt, Card, FileContent, Line, Reaction, Spot
 from bot.settings import Settings
+from bot.sign_in import SignIn
 from bot.slack_files import SlackFiles, error_of
 from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
+from bot.slack_sign_in import SignInCommand
 from bot.slack_threads import conversation_of
 from routing import Employee, RoutingConfig, Team
 
@@ -267,7 +269,9 @@ class SlackEvents:
     as the core's terms: a conversation, and an employee (or a Slack user who is not
     one). Slack hears 200 only once the listener has committed."""
 
-    def __init__(self, settings: Settings, desk: SlackDesk, employees: Employees) -> None:
+    def __init__(
+        self, settings: Settings, desk: SlackDesk, employees: Employees, sign_in: SignIn
+    ) -> None:
         self.settings = settings
         self.desk = desk
         self.employees = employees
@@ -287,7 +291,9 @@ class SlackEvents:
         self.bolt.action(CLOSE)(self._on_close)
         self.bolt.action(TAKE_OVER)(self._on_take_over)
         self.bolt.action(TRANSFER)(self._on_transfer)
-        self.bolt.command(COMMAND)(AwayCommand(desk.employee, employees).on_command)
+        away = AwayCommand(desk.employee, employees).on_command
+        command = SignInCommand(desk.client, desk.employee, sign_in, settings.public_url, away)
+        self.bolt.command(COMMAND)(command.on_command)
         self._socket: Any = None
         secret = settings.slack_signing_secret
         self.verifier = SignatureVerifier(secret) if secret is not None else None

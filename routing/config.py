@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from routing.admins import unknown_admins
 from routing.document import ConfigError, Document, Problem
 from routing.escalation import Days, Duration, Escalation, holidays
 from routing.files import Files
@@ -154,6 +155,7 @@ class RoutingConfig(_Strict):
     escalation: Escalation = Escalation()
     presence: Presence = Presence()
     holidays: tuple[Days, ...] = ()  # the company's: nobody works
+    admins: tuple[Identifier, ...] = ()  # employee ids who may sign in to the console
 
     @model_validator(mode="after")
     def _company_holidays(self) -> RoutingConfig:
@@ -305,6 +307,7 @@ def _check_references(
     for i, team in enumerate(config.teams):
         if not any(team.id in e.teams for e in config.employees):
             problems.append(Problem(("teams", i, "id"), f"team {team.id!r} has no employees"))
+    problems += unknown_admins(config.admins, employee_ids)
     for intent, needed in config.triage.collect.items():
         if intent not in intents:
             unknown(("triage", "collect", intent), "intent", intent, intents)
