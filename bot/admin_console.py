@@ -16,6 +16,17 @@ from bot.access import CSRF_FIELD, Access, form
 from bot.sign_in import COOKIE, IDLE, PATH, Refused, Session
 
 HOME = "/admin/console"
+PAGES = (  # the console's pages (bot/console_pages.py), in its navigation's order
+    ("Roster", "/admin/console/roster"),
+    ("Rules", "/admin/console/rules"),
+    ("Playground", "/admin/console/playground"),
+    ("What if", "/admin/console/replay"),
+    ("Conversations", "/admin/console/conversations"),
+    ("Report", "/admin/console/report"),
+    ("Audit log", "/admin/console/audit"),
+    ("Config", "/admin/console/config"),
+)
+_LINKS = "".join(f'<li><a href="{href}">{name}</a></li>' for name, href in PAGES)
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}"
     "button{font:inherit;padding:.4rem 1rem}"
@@ -98,6 +109,7 @@ class AdminConsole:
         name = self.sign_in.config().employee(session.employee_id).name
         return page("Frontdesk console", (
             f"<p>Signed in as <strong>{escape(name)}</strong> ({escape(session.employee_id)}).</p>"
+            f'<nav aria-label="Console"><ul>{_LINKS}</ul></nav>'
             f'<form method="post" action="/admin/sign-out">{csrf_input(session)}'
             "<button>Sign out</button></form>"
         ))  # fmt: skip

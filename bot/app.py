@@ -23,6 +23,8 @@ from bot.admin_console import AdminConsole
 from bot.admin_reports import AdminReports
 from bot.config_api import ConfigApi
 from bot.config_versions import ConfigVersions
+from bot.console_layout import Parts
+from bot.console_pages import console_routes
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.employees import Employees
@@ -172,6 +174,10 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         runtime.outbox.clock,
         privacy=runtime.privacy,
     )
+    console = Parts(
+        access, runtime.versions, runtime.store, runtime.outbox.clock, runtime.classify,
+        Employees(runtime.customers.conversations), settings.slack_connected,
+    )  # fmt: skip
     found: list[BaseRoute] = [
         Route("/", runtime.widget.demo),
         Route("/widget.js", runtime.widget.script),
@@ -181,6 +187,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
         *admin.routes(),
         *ConfigApi(runtime.versions, access.guard, settings.config_path).routes(),
         *AdminConsole(access).routes(),
+        *console_routes(console),
         *AdminReports(runtime.store, runtime.current_config, runtime.outbox.clock).routes(
             access.guard
         ),

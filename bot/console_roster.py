@@ -1,0 +1,150 @@
+"""The console's Roster and Audit log pages: who is at work now, their open load against
+max_open, an away toggle each (an audited change, as `PUT /admin/employees/{id}/away`),
+the next shift, each person's book of customers; and every change admins made."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html import escape
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bot import audit
+from bot.admin import _roster
+from bot.console_layout import Parts, fields, form, posted, screen, signed_in, status, table
+from bot.sign_in import Session
+from bot.store import Store
+from bot.store import conversations as stored
+from bot.store.transcripts import books
+from routing import EmployeeState
+
+AUDIT_LISTED = 200
+
+
+async def mark_away(store: Store, now: datetime, actor: str, employee_id: str, away: bool) -> None:
+    """Set someone's away flag and note who did, in one transaction."""
+    async with store.transaction() as connection:
+        was = (await stored.roster(connection)).get(employee_id, EmployeeState()).away
+        await stored.set_away(connection, employee_id, away, now)
+        await audit.record(
+            connection, now, actor, "employee.away", employee_id,
+            before={"away": was}, after={"away": away},
+        )  # fmt: skip
+
+
+class RosterPages:
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+
+    def routes(self) -> list[Route]:
+        access = self.parts.access
+        return [
+            Route("/admin/console/roster", signed_in(access, self.roster)),
+            Route(
+                "/admin/console/roster/{employee_id}/away",
+                posted(access, self.away),
+                methods=["POST"],
+            ),
+            Route("/admin/console/audit", signed_in(access, self.audit)),
+        ]
+
+    async def roster(self, request: Request, session: Session) -> Response:
+        config, now = self.parts.versions.config, self.parts.clock()
+        async with self.parts.store.reading() as connection:
+            people = await _roster(connection, config, now)
+            booked = await books(connection)
+        rows = []
+        for person in people:
+            toggle = form(
+                f"/admin/console/roster/{escape(person['id'])}/away",
+                session,
+                f'<input type="hidden" name="away" value="{"0" if person["away"] else "1"}">'
+                f'<button aria-label="{"Back" if person["away"] else "Away"}: '
+                f'{escape(person["name"])}">{"Mark back" if person["away"] else "Mark away"}'
+                "</button>",
+            )
+            at_work = "at work" if person["at_work"] else "off"
+            if person["away"]:
+                at_work += ", away"
+            rows.append([
+                escape(person["name"]),
+                escape(", ".join(person["teams"])),
+                at_work + ("" if person["available"] else " (not available)"),
+                f"{person['open_conversations']} of {person['max_open']}"
+                f'<meter min="0" max="{person["max_open"]}" value="{person["open_conversations"]}"'
+                f' aria-label="Load of {escape(person["name"])}"></meter>',
+                f"{escape(person['next_shift'] or 'now')}<br><small>{escape(person['hours'])}"
+                "</small>",
+                toggle,
+            ])  # fmt: skip
+        body = ""
+        if request.query_params.get("done"):
+            body += status(request.query_params["done"])
+        body += table(
+            f"Who is at work at {now:%Y-%m-%d %H:%M} UTC",
+            ["Person", "Teams", "Now", "Open / max_open", "Next shift", "Away"],
+            rows,
+        )
+        body += (
+            "<h2>Books of customers</h2><p>Customers whose latest conversation each person had: "
+            "routing sends them back to that person when they write again.</p>"
+        )
+        for person in people:
+            listed = booked.get(person["id"], [])
+            items = "".join(
+                f'<li><a href="/admin/console/conversations?customer={b.customer_id}">'
+                f"{escape(b.name or f'Customer {b.customer_id}')}</a> ({b.conversations})</li>"
+                for b in listed
+            )
+            body += f"<h3>{escape(person['name'])}</h3>" + (
+                f"<ul>{items}</ul>" if items else "<p>Nobody yet.</p>"
+            )
+        return screen(request, session, "Roster", body)
+
+    async def away(self, request: Request, session: Session) -> Response:
+        employee_id = request.path_params["employee_id"]
+        config = self.parts.versions.config
+        if not config.has_employee(employee_id):
+            return screen(
+                request, session, "Roster", f"<p>No employee {escape(employee_id)}.</p>", 404
+            )
+        away = fields(request).get("away") == "1"
+        await mark_away(
+            self.parts.store, self.parts.clock(), request.state.admin, employee_id, away
+        )
+        name = config.employee(employee_id).name
+        done = f"{name} is {'away: no new conversations' if away else 'back'}."
+        return RedirectResponse(
+            f"/admin/console/roster?{urlencode({'done': done})}", status_code=303
+        )
+
+    async def audit(self, request: Request, session: Session) -> Response:
+        async with self.parts.store.reading() as connection:
+            found = await audit.entries(connection, AUDIT_LISTED)
+        rows = [
+            [
+                escape(f"{e.at:%Y-%m-%d %H:%M:%S}"),
+                escape(e.actor),
+                escape(e.action),
+                escape(e.subject or ""),
+                _change(e.before),
+                _change(e.after),
+            ]
+            for e in found
+        ]
+        body = table(
+            f"The newest {AUDIT_LISTED} changes (all: GET /admin/audit)",
+            ["When (UTC)", "Who", "What", "Subject", "Before", "After"],
+            rows,
+        )
+        return screen(request, session, "Audit log", body)
+
+
+def _change(value: dict[str, object] | None) -> str:
+    if value is None:
+        return ""
+    return f"<pre>{escape(json.dumps(value, indent=1, ensure_ascii=False))}</pre>"
