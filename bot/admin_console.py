@@ -45,7 +45,7 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "Cache-Control": "no-store",
         "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
         "frame-ancestors 'none'; form-action 'self'",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",  # no-referrer makes a browser post Origin: null
     })  # fmt: skip
 
 

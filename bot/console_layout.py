@@ -29,7 +29,7 @@ HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self' https: "
     "data:; frame-ancestors 'none'; form-action 'self'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # our own forms post our Origin; others see none
 }
 Page = Callable[[Request, Session], Awaitable[Response]]
 
