@@ -5,6 +5,7 @@ database routes by it without a restart; links and forms that must not work, do 
 and the demo loop, a widget customer answered from the console as the employee.
 With CONSOLE_SCREENSHOTS=1 the first test saves each page into docs/console/."""
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import insert
 from bot.sign_in import LINK_LIFETIME, hashed
 from bot.store import conversations as stored
 from bot.tables import sign_in_links, utcnow
-from tests.conftest import eventually
+from tests.conftest import PostgresDatabase, eventually
 from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.visitor import Visitor
@@ -28,11 +29,18 @@ SHOTS = ROOT / "docs" / "console"
 
 @pytest.fixture
 async def two(tmp_path: Path, fake_rasa: FakeRasa) -> AsyncIterator[tuple[Frontdesk, Frontdesk]]:
-    """Two instances on one database (SQLite here: a version reaches the other by its poll)."""
-    settings = settings_for(
-        f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), fake_rasa.url, None
-    )
-    async with Frontdesk(settings) as first, Frontdesk(settings) as second:
+    """Two instances on one database: PostgreSQL when TEST_DATABASE_URL is set (a version
+    reaches the other by LISTEN/NOTIFY), else a SQLite file (by the other's 2 s poll)."""
+    async with contextlib.AsyncExitStack() as stack:
+        admin_url = os.environ.get("TEST_DATABASE_URL")
+        url = (
+            await stack.enter_async_context(PostgresDatabase(admin_url))
+            if admin_url
+            else f"sqlite:///{tmp_path / 'fd.db'}"
+        )
+        settings = settings_for(url, always_open_config(tmp_path), fake_rasa.url, None)
+        first = await stack.enter_async_context(Frontdesk(settings))
+        second = await stack.enter_async_context(Frontdesk(settings))
         yield first, second
 
 
