@@ -82,7 +82,7 @@ class Admin:
 
     async def roster(self, request: Request) -> Response:
         async with self.store.reading() as connection:
-            people = await _roster(connection, self.config(), self.clock())
+            people = await roster_rows(connection, self.config(), self.clock())
         return JSONResponse({"employees": people})
 
     async def conversations(self, request: Request) -> Response:
@@ -137,13 +137,7 @@ class Admin:
         flag = await body(request, AwayFlag)
         if isinstance(flag, Response):
             return flag
-        async with self.store.transaction() as connection:
-            was = (await stored.roster(connection)).get(employee_id, EmployeeState()).away
-            await stored.set_away(connection, employee_id, flag.away, self.clock())
-            await audit.record(
-                connection, self.clock(), request.state.admin, "employee.away", employee_id,
-                before={"away": was}, after={"away": flag.away},
-            )  # fmt: skip
+        await mark_away(self.store, self.clock(), request.state.admin, employee_id, flag.away)
         return JSONResponse({"employee": employee_id, "away": flag.away})
 
     async def ratings(self, request: Request) -> Response:
@@ -207,7 +201,19 @@ class Admin:
         return JSONResponse({"erasure": summary, "summary": done.describe()})
 
 
-async def _roster(
+async def mark_away(store: Store, now: datetime, actor: str, employee_id: str, away: bool) -> None:
+    """Set someone's away flag and note who did it, in one transaction (the API and the
+    console's Roster page)."""
+    async with store.transaction() as connection:
+        was = (await stored.roster(connection)).get(employee_id, EmployeeState()).away
+        await stored.set_away(connection, employee_id, away, now)
+        await audit.record(
+            connection, now, actor, "employee.away", employee_id,
+            before={"away": was}, after={"away": away},
+        )  # fmt: skip
+
+
+async def roster_rows(
     connection: Connection, config: RoutingConfig, now: datetime
 ) -> list[dict[str, Any]]:
     """Each employee's load and availability, and how fast they usually reply (the

@@ -48,10 +48,16 @@ class Parts:
 
 
 def screen(
-    request: Request, session: Session, title: str, body: str, status: int = 200
+    request: Request,
+    session: Session,
+    title: str,
+    body: str,
+    status: int = 200,
+    here: str | None = None,
 ) -> HTMLResponse:
-    """A console page around `body` (HTML its caller escaped), its tab marked current."""
-    path = request.url.path
+    """A console page around `body` (HTML its caller escaped), its tab (`here`, else the
+    one the request's path is under) marked current."""
+    path = here or request.url.path
     links = "".join(
         f'<li><a href="{href}"{" aria-current=page" if path.startswith(href) else ""}>'
         f"{name}</a></li>"

@@ -84,7 +84,7 @@ class Replays:
             "Apply the candidate",
         )
         body = _summary(found) + apply + _details(found) + await self._again(session, given, text)
-        return screen(request, session, "What if", body)
+        return screen(request, session, "What if", body, here=PAGE)
 
     async def _again(self, session: Session, given: dict[str, str], text: str) -> str:
         return "<h2>Another period</h2>" + form(

@@ -5,7 +5,6 @@ the next shift, each person's book of customers; and every change admins made.""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from html import escape
 from urllib.parse import urlencode
 
@@ -14,26 +13,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import audit
-from bot.admin import _roster
+from bot.admin import mark_away, roster_rows
 from bot.console_layout import Parts, fields, form, posted, screen, signed_in, status, table
 from bot.sign_in import Session
-from bot.store import Store
-from bot.store import conversations as stored
 from bot.store.transcripts import books
-from routing import EmployeeState
 
 AUDIT_LISTED = 200
-
-
-async def mark_away(store: Store, now: datetime, actor: str, employee_id: str, away: bool) -> None:
-    """Set someone's away flag and note who did, in one transaction."""
-    async with store.transaction() as connection:
-        was = (await stored.roster(connection)).get(employee_id, EmployeeState()).away
-        await stored.set_away(connection, employee_id, away, now)
-        await audit.record(
-            connection, now, actor, "employee.away", employee_id,
-            before={"away": was}, after={"away": away},
-        )  # fmt: skip
 
 
 class RosterPages:
@@ -55,7 +40,7 @@ class RosterPages:
     async def roster(self, request: Request, session: Session) -> Response:
         config, now = self.parts.versions.config, self.parts.clock()
         async with self.parts.store.reading() as connection:
-            people = await _roster(connection, config, now)
+            people = await roster_rows(connection, config, now)
             booked = await books(connection)
         rows = []
         for person in people:

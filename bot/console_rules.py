@@ -219,7 +219,8 @@ def _problems(exc: ConfigError) -> str:
     items = "".join(f"<li>{escape(line)}</li>" for line in exc.lines())
     return (
         '<div class="alert" role="alert"><p>Nothing was changed: the candidate has '
-        f"{len(exc.problems)} problem(s).</p><ul>{items}</ul></div>"
+        f"{len(exc.problems)} problem(s) (<code>rules[0]</code> is the first rule in the "
+        f"edited order).</p><ul>{items}</ul></div>"
     )
 
 
