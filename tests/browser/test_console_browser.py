@@ -78,6 +78,10 @@ async def test_an_admin_changes_a_rule_checks_the_replay_and_applies_it_everywhe
     await console.get_by_role("link", name="Roster").click()
     await expect(page.get_by_role("heading", name="Roster", level=1)).to_be_visible()
     await shot(page, "roster")
+    await page.keyboard.press("Tab")  # keyboard users skip the navigation first
+    await expect(page.get_by_role("link", name="Skip to the page")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("main")).to_be_focused()
     await console.get_by_role("link", name="Rules").click()
     orders = page.get_by_role("group", name="Rule 4: orders and delivery")
     await expect(orders.get_by_label("Sends to")).to_have_value("team: orders")
@@ -99,6 +103,12 @@ async def test_an_admin_changes_a_rule_checks_the_replay_and_applies_it_everywhe
                        ("report", "report"), ("audit", "audit"), ("config", "config")]:  # fmt: skip
         await page.goto(f"{first.url}/admin/console/{path}")
         await shot(page, name)
+
+    # The Config page checks the text as it is typed, naming line and key.
+    yaml = page.get_by_role("textbox", name="config.yml")
+    await yaml.fill((await yaml.input_value()).replace("max_open: 6", "max_open: many", 1))
+    await expect(page.locator("#checked")).to_contain_text("max_open: Input should be")
+    await expect(page.locator("#checked")).to_contain_text("config.yml:")
 
     # A link works once; a made-up one never.
     for used in (token, "not-a-link-we-made"):
