@@ -5,6 +5,7 @@ comments too, is kept; comments inside the `rules:` section are not (the page sa
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,23 +51,21 @@ def from_form(form: Mapping[str, str]) -> list[dict[str, Any]]:
     """The rules in the order the form gives them (`order.N`, then row), without the
     removed ones and blank rows; BadRow when a row's fields cannot be read."""
     rows: list[tuple[float, int, dict[str, Any]]] = []
-    index = 0
-    while f"name.{index}" in form:
+    for index in itertools.takewhile(lambda i: f"name.{i}" in form, itertools.count()):
         name = form[f"name.{index}"].strip()
         when, to = form.get(f"when.{index}", "").strip(), form.get(f"to.{index}", "").strip()
-        number = index + 1
-        index += 1
-        if form.get(f"remove.{number - 1}") or not (name or when or to):
+        if form.get(f"remove.{index}") or not (name or when or to):
             continue
-        order = form.get(f"order.{number - 1}", "").strip() or str(number)
+        number = index + 1  # as the page numbers rules
+        order = form.get(f"order.{index}", "").strip() or str(number)
         try:
             position = float(order)
         except ValueError:
             raise BadRow(f"Rule {number}: order is a number, not {order!r}.") from None
         rule: dict[str, Any] = {"name": name}
         if when:
-            rule["when"] = _mapping(when, number, "when", "intent: [refund, billing]")
-        rule["to"] = _mapping(to, number, "to", "team: billing")
+            rule["when"] = _mapping(when, number, "Matches", "intent: [refund, billing]")
+        rule["to"] = _mapping(to, number, "Sends to", "team: billing")
         rows.append((position, number, rule))
     return [rule for _position, _number, rule in sorted(rows, key=lambda r: (r[0], r[1]))]
 

@@ -157,6 +157,8 @@ async def test_rules_are_reordered_and_retargeted_and_applied_whole(console: Con
     assert config.rules[0].to.employee == "sam"
     text = (await console.versions.newest()).text  # type: ignore[union-attr]
     assert "# Who may sign in to the admin console" in text  # comments outside rules: kept
+    unreadable = await console.post("/admin/console/rules", {**fields, "when.2": "intent: ["})
+    assert "Rule 3: Matches is written like `intent: [refund, billing]`" in unreadable.text
     stale = await console.post("/admin/console/rules", {**fields, "base": "1"})
     assert "was applied since this page was opened" in stale.text
 
