@@ -85,9 +85,12 @@ class Conversations:
 
     async def deliver(self, tx: Tx, conversation: Conversation, message: Message) -> None:
         """Get a stored message to the customer: sent, if their channel sends (the
-        widget instead reads the store when it hears the news)."""
+        widget instead reads the store when it hears the news). In the customer's own
+        lane: in order with what else they are sent, not behind the desk's posts (a
+        desk not connected yet holds those)."""
         if self.channels.sender(conversation.channel) is not None:
-            await tx.enqueue(Deliver(key(message)), conversation_id=conversation.id)
+            lane = f"customer:{conversation.customer_id}"
+            await tx.enqueue(Deliver(key(message)), conversation_id=conversation.id, lane=lane)
         tx.announce(customer_news(conversation.customer_id, key(message)))
 
     async def say(

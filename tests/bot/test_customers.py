@@ -11,7 +11,7 @@ from bot.desk import DeskWork
 from bot.jobs import Deliver, OpenCard, PostInThread, Triage
 from bot.outbox import Outbox
 from bot.store import queue
-from bot.store.conversations import conversation
+from bot.store.conversations import conversation, open_conversation
 from tests.fakes.harness import FakeDesk, Harness
 
 CHARGED = "I was charged twice for my subscription this month"
@@ -102,6 +102,24 @@ async def test_without_a_desk_handoffs_wait_and_go_out_once_it_is_connected(
         spot, card = harness.desk.cards[-1]
         assert card.employee.id == "priya"
         assert harness.desk.in_thread(spot) == ["hello?"]
+
+
+async def test_with_no_desk_yet_an_employees_reply_still_reaches_the_customer(
+    tmp_path: Path,
+) -> None:
+    """The console's demo: no desk connected, so the card waits, stored; the reply an
+    admin writes as the employee is delivered all the same: what goes to the customer
+    does not queue behind what goes to the desk."""
+    async with Harness(tmp_path, desk=False) as harness:
+        ada = harness.customer("ada")
+        await ada.says(CHARGED)
+        customer_id = await ada.id()
+        found = await harness.query(lambda c: open_conversation(c, customer_id))
+        written = await harness.employees.write(found.id, "priya", "Refunded!", "console:1")
+        assert written == "delivered"
+        await harness.settle()
+        assert ada.saw[-1] == "Priya Sharma: Refunded!"
+        assert harness.desk.cards == []
 
 
 async def test_a_crash_right_after_the_handoff_commits_does_not_repeat_the_first_message(
