@@ -170,6 +170,8 @@ class Customers:
                 offered=list(state.offered),
                 asked_for=state.asked_for,
             )
+            if understood is not None and understood.language:
+                await people.writes_in(tx.connection, conversation.customer_id, understood.language)
             for reply in result.replies:
                 await self.conversations.say(tx, conversation, reply)
             if result.handoff:

@@ -28,6 +28,7 @@ class Classification:
     confidence: float
     entities: tuple[Entity, ...] = ()
     ranking: tuple[IntentScore, ...] = ()
+    language: str | None = None  # the language the text is written in, when clear
 
     def entity(self, name: str) -> str | None:
         """The first value found for an entity, if any."""
@@ -49,7 +50,10 @@ class Classification:
                 IntentScore(str(item["name"]), float(item["confidence"]))
                 for item in payload.get("intent_ranking") or ()
             )
+            language = payload.get("language")
+            if language is not None and not isinstance(language, str):
+                raise NluBadResponse(f"the parse's language is not a code: {language!r}")
         except (KeyError, TypeError, ValueError) as exc:
             raise NluBadResponse(f"not a Rasa parse result: {exc!r}") from exc
         in_order = tuple(sorted(entities.values(), key=lambda e: (e.start, e.end)))
-        return cls(name, confidence, in_order, ranking)
+        return cls(name, confidence, in_order, ranking, language or None)

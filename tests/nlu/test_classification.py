@@ -19,6 +19,7 @@ def test_a_rasa_parse_becomes_a_classification() -> None:
                 {"name": "refund", "confidence": 0.8},
                 {"name": "billing", "confidence": 0.15},
             ],
+            "language": "en",
         }
     )
     assert result.intent == "refund"
@@ -30,6 +31,8 @@ def test_a_rasa_parse_becomes_a_classification() -> None:
     assert [score.intent for score in result.ranking] == ["refund", "billing"]
     assert result.entity("email") == "a@example.com"
     assert result.entity("phone") is None
+    assert result.language == "en"
+    assert Classification.from_rasa({"intent": {"name": "hi", "confidence": 1}}).language is None
 
 
 @pytest.mark.parametrize(
@@ -42,6 +45,7 @@ def test_a_rasa_parse_becomes_a_classification() -> None:
         {"intent": {"name": "", "confidence": 1.0}},
         {"intent": {"name": "greet", "confidence": "very"}},
         {"intent": {"name": "greet", "confidence": 1.0}, "entities": [{"entity": "x"}]},
+        {"intent": {"name": "greet", "confidence": 1.0}, "language": ["de"]},
     ],
 )
 def test_anything_else_is_a_bad_response(payload: Any) -> None:

@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 
 from nlu import RasaSetupError
-from nlu.environment import RasaEnvironment, find_python310, run_step
+from nlu.environment import (
+    COMPONENTS_ROOT,
+    PIPELINE_REQUIREMENTS,
+    RASA_REQUIREMENT,
+    RasaEnvironment,
+    find_python310,
+    run_step,
+)
 
 
 def fake_python(path: Path, version: str) -> Path:
@@ -43,9 +50,29 @@ def test_a_venv_is_ready_only_with_the_marker(tmp_path: Path) -> None:
     env = RasaEnvironment(tmp_path / "venv")
     assert not env.is_ready()
     (tmp_path / "venv").mkdir()
-    (tmp_path / "venv" / ".frontdesk-installed").write_text("rasa==3.6.21\n")
+    (tmp_path / "venv" / ".frontdesk-installed").write_text(
+        "\n".join([RASA_REQUIREMENT, *PIPELINE_REQUIREMENTS])
+    )
     assert env.is_ready()
     assert env.env()["RASA_TELEMETRY_ENABLED"] == "false"
+    assert env.env()["PYTHONPATH"] == str(COMPONENTS_ROOT)
+
+
+def test_a_venv_made_before_the_pipeline_packages_only_gets_those(tmp_path: Path) -> None:
+    """Rasa stays as it is (no 4-minute reinstall); the packages go in without their
+    dependencies, so Rasa's pins are untouched."""
+    env = RasaEnvironment(tmp_path / "venv")
+    (env.root / "bin").mkdir(parents=True)
+    (env.root / ".frontdesk-installed").write_text(RASA_REQUIREMENT + "\n")
+    calls = tmp_path / "calls"
+    fake_python(env.python, "3.10").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    printed: list[str] = []
+    assert env.ensure(printed.append).is_ready()
+    assert calls.read_text().split() == [
+        "-m", "pip", "install", "--no-deps", *PIPELINE_REQUIREMENTS
+    ]  # fmt: skip
+    assert env.ensure(printed.append) == env
+    assert len(calls.read_text().splitlines()) == 1  # nothing more once ready
 
 
 def test_a_failing_step_shows_its_last_lines() -> None:
