@@ -12,6 +12,8 @@ from typing import Any
 from bot.console import progress
 from bot.settings import Settings, load_routing_config
 from bot.suggestion_commands import register as register_suggestions
+from nlu import benchmark
+from nlu.benchmark import DATASETS
 from nlu.evaluation import cross_validate, format_report, held_out, score
 from nlu.server import RasaServer
 from nlu.service import environment, prepare_model
@@ -32,13 +34,23 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve_nlu.set_defaults(run=_nlu_serve)
     evaluate = subcommands.add_parser(
         "eval",
-        help="per-intent precision/recall/F1 and the most confused pairs",
+        help="per-intent precision/recall/F1 and the most confused pairs; or a public benchmark",
         description="Cross-validate on the training data (default), or train on all of it "
         "and test on --test FILE (Rasa NLU YAML). Each fold trains a model and classifies "
-        "the held-out examples through a real Rasa server.",
+        "the held-out examples through a real Rasa server. With --dataset NAME PATH: train "
+        "the shipped pipeline on that benchmark's train split, choose the clarify threshold "
+        "on its validation data, score the test split once, and print accuracy, macro F1, "
+        "the threshold trade-off, training time, parse latency and the server's memory.",
     )
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")
+    evaluate.add_argument("--dataset", choices=DATASETS, help="a public benchmark, read from PATH")
+    evaluate.add_argument(
+        "path", nargs="?", type=Path, metavar="PATH", help="the benchmark's folder"
+    )
+    evaluate.add_argument(
+        "--shots", type=int, metavar="N", help="train on N examples per intent only"
+    )
     evaluate.set_defaults(run=_nlu_eval)
     register_suggestions(subcommands)
 
@@ -76,6 +88,8 @@ def _nlu_eval(args: argparse.Namespace) -> int:
 
 
 async def _nlu_eval_async(args: argparse.Namespace) -> int:
+    if args.dataset or args.path:
+        return await _nlu_benchmark(args)
     settings = Settings.from_env()
     config = load_routing_config(settings.config_path)
     project = RasaProject()
@@ -91,4 +105,23 @@ async def _nlu_eval_async(args: argparse.Namespace) -> int:
             title = f"NLU evaluation: {args.folds}-fold cross-validation on {project.data}"
             predictions = await cross_validate(project, env, args.folds, workdir, progress)
     print(format_report(score(predictions, config.triage.min_confidence), title))
+    return 0
+
+
+async def _nlu_benchmark(args: argparse.Namespace) -> int:
+    if not (args.dataset and args.path):
+        progress("frontdesk nlu eval: --dataset NAME and PATH go together")
+        return 2
+    splits = await asyncio.to_thread(benchmark.load, args.dataset, args.path, args.shots)
+    env = await asyncio.to_thread(environment(Settings.from_env().home).ensure, progress)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-benchmark-") as scratch:
+        validation, test, costs = await benchmark.run(
+            splits, RasaProject(), env, Path(scratch), progress
+        )
+    shots = f", {args.shots} examples per intent" if args.shots else ""
+    title = (
+        f"NLU benchmark: {args.dataset}{shots} ({len(splits.train)} training, "
+        f"{len(splits.validation)} validation, {len(splits.test)} test messages)"
+    )
+    print(benchmark.format_benchmark(title, validation, test, costs))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class Prediction:
     expected: str
     predicted: str
     confidence: float
+    seconds: float = 0.0  # how long the parse took, round trip
 
 
 @dataclass(frozen=True)
@@ -167,22 +169,24 @@ async def _predict(
 ) -> list[Prediction]:
     progress(f"Starting a Rasa server to classify {len(examples)} held-out examples")
     async with RasaServer(env, model, log_file=workdir / "rasa.log") as server:
-        client = RasaClassifier([server.url], timeout=30.0)
-        try:
-            results = []
-            for example in examples:
-                classification = await client.classify(example.text)
-                results.append(
-                    Prediction(
-                        example.text,
-                        example.intent,
-                        classification.intent,
-                        classification.confidence,
-                    )
-                )
-            return results
-        finally:
-            await client.aclose()
+        return await classify_all(server.url, examples)
+
+
+async def classify_all(url: str, examples: Sequence[Example]) -> list[Prediction]:
+    """Each example through `/model/parse`, one at a time so each parse is timed alone."""
+    client = RasaClassifier([url], timeout=30.0)
+    try:
+        results = []
+        for example in examples:
+            started = time.perf_counter()
+            found = await client.classify(example.text)
+            seconds = time.perf_counter() - started
+            results.append(
+                Prediction(example.text, example.intent, found.intent, found.confidence, seconds)
+            )
+        return results
+    finally:
+        await client.aclose()
 
 
 def _ratio(numerator: float, denominator: float) -> float:

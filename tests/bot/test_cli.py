@@ -37,7 +37,7 @@ def frontdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     [
         (["--help"], "usage: frontdesk [-h] COMMAND ...", "route       dry run: who would get this message, and why"),
         (["route", "--help"], "usage: frontdesk route [-h]", "--customer ID         route as this stored customer"),
-        (["nlu", "eval", "--help"], "usage: frontdesk nlu eval [-h] [--folds FOLDS] [--test TEST]", "--test TEST    a held-out Rasa NLU YAML file"),
+        (["nlu", "eval", "--help"], "usage: frontdesk nlu eval [-h] [--folds FOLDS] [--test TEST]", "--shots N             train on N examples per intent only"),
     ],
 )  # fmt: skip
 def test_help_explains_itself(args: list[str], usage: str, explains: str) -> None:
