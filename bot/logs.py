@@ -27,6 +27,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class WithoutQueries(logging.Filter):
+    """Access-log lines keep the path and drop the query: a sign-in link and a widget's
+    verified identity carry their secrets there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:  # uvicorn's access line
+            client, method, path, version, status = record.args
+            if isinstance(path, str) and "?" in path:
+                record.args = (client, method, path.partition("?")[0] + "?…", version, status)
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -35,3 +47,6 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueries) for f in access.filters):
+        access.addFilter(WithoutQueries())

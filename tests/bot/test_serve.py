@@ -70,6 +70,7 @@ def test_serve_starts_its_own_nlu_runs_the_demo_and_stops_cleanly(tmp_path: Path
         assert health == {"status": "ok", "nlu": "ready", "slack": "not connected"}
         page = httpx.get(f"http://127.0.0.1:{port}/").text
         assert "Slack is not connected" in page
+        httpx.get(f"http://127.0.0.1:{port}/admin/sign-in?token=SeCrEt-LiNk")
         rasa = subprocess.run(
             ["pgrep", "-P", str(server.pid), "-f", "rasa run"],
             capture_output=True,
@@ -85,6 +86,8 @@ def test_serve_starts_its_own_nlu_runs_the_demo_and_stops_cleanly(tmp_path: Path
     assert server.returncode == 0
     assert "Slack is not connected" in stderr
     assert f"http://127.0.0.1:{port}/" in stderr
+    assert "GET /admin/sign-in?… HTTP/1.1" in stderr  # the access log keeps no query
+    assert "SeCrEt-LiNk" not in stderr
     # The app waits for its Rasa child before it exits: it is gone now, not soon.
     for pid in children:
         assert (
