@@ -35,7 +35,8 @@ async def dry_run(
         entities=frozenset(e.name for e in classification.entities)
         if classification
         else frozenset(),
-        language=language,
+        # As in a conversation: the language the text is written in wins over the stored one.
+        language=(classification.language if classification else None) or language,
         customer_tags=tags,
         previous_employee=previous_employee,
     )
@@ -51,6 +52,7 @@ async def dry_run(
         "entities": [{"name": e.name, "value": e.value} for e in classification.entities]
         if classification
         else [],
+        "language": request.language,
         "nlu_error": nlu_error,
         "rule": decision.rule.name if decision.rule else None,
         "team": decision.team.id if decision.team else None,
@@ -74,6 +76,7 @@ def as_text(result: dict[str, Any]) -> str:
     lines = [
         f"Intent:    {understood}",
         f"Entities:  {entities}",
+        f"Language:  {result['language'] or 'unknown'}",
         f"Rule:      {result['rule'] or '(none; fallback)'}",
         f"Employee:  {employee['name']}, {employee['title']} ({result['availability']})",
         "Why:",

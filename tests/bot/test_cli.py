@@ -93,6 +93,7 @@ def test_route_dry_run_through_the_real_nlu(rasa_url: str, tmp_path: Path) -> No
     assert out["intent"] == "order_status"
     assert out["confidence"] > 0.6
     assert out["entities"] == [{"name": "order_id", "value": "12345"}]
+    assert out["language"] == "en"
     assert out["rule"] == "orders and delivery"
     assert out["team"] == "orders"
     assert out["employee"] == {"id": "amara", "name": "Amara Okafor", "title": "Orders team lead"}
@@ -116,6 +117,7 @@ def test_route_as_text_names_everything(rasa_url: str, tmp_path: Path) -> None:
     assert float(intent.removeprefix("Intent:    refund (").removesuffix(")")) > 0.6
     assert lines == [
         "Entities:  order_id=98765",
+        "Language:  en",  # as the NLU read it
         "Rule:      VIPs to their manager",
         "Employee:  Sam Rivera, Customer care manager (available)",
         "Why:",
