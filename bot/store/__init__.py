@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TOPIC = "frontdesk"  # the PostgreSQL notification channel instances tell each other on
 _RELISTEN = 2.0
+_POOL = 16  # PostgreSQL connections per instance, plus one to listen
 _SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk schema'))")
 # Alembic keeps the running upgrade in module globals (`op`, `context`), and on
 # PostgreSQL its statements await: two stores of one process upgrade one at a time.
@@ -70,7 +71,9 @@ class Store:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self._file = SqliteFile(make_url(self.url).set(drivername="sqlite"))
         else:
-            self._async = create_async_engine(self.url)
+            # Connections kept open for a burst (50 widgets answered at once): with
+            # SQLAlchemy's default of 5, each one past it was opened and closed again.
+            self._async = create_async_engine(self.url, pool_size=_POOL, max_overflow=0)
             # Reads run without BEGIN and ROLLBACK around them.
             self._readers = self._async.execution_options(isolation_level="AUTOCOMMIT")
 
