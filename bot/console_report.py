@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.admin_reports import DEFAULT_DAYS
+from bot.console_chart import bars, plain
 from bot.console_layout import Parts, alert, screen, signed_in, table
 from bot.figures import Period
 from bot.reports import PARTS, report
@@ -24,8 +25,8 @@ PAGE = "/admin/console/report"
 TITLES = {
     "volume": "Conversations per period and topic",
     "topics": "Topics against the previous period",
-    "first_response_teams": "First response per team (working seconds)",
-    "first_response_people": "First response per person (working seconds)",
+    "first_response_teams": "First response per team, in working time",
+    "first_response_people": "First response per person, in working time",
     "first_response_trend": "First response per period",
     "continuity": "Returning customers: did they reach their previous person?",
     "transfers": "Transfers: which topics go where (where routing is wrong)",
@@ -34,16 +35,39 @@ TITLES = {
     "sentiment_topics": "Sentiment per topic against the previous period",
     "most_negative": "The most negative conversations",
 }
-CHARTS = {  # part: (label column, value column) of its bar chart
-    "volume": ("period_start", "conversations"),
-    "topics": ("topic", "conversations"),
-    "first_response_people": ("name", "p50_seconds"),
-    "first_response_teams": ("team", "p50_seconds"),
-    "continuity": ("outcome", "conversations"),
-    "transfers": ("topic", "transfers"),
-    "sentiment_topics": ("topic", "average"),
-}
-BAR, WIDTH, LABEL = 22, 640, 200
+COLUMNS = {  # each table column's heading (the CSV and JSON keep the keys: the API)
+    "period_start": "Day", "topic": "Topic", "conversations": "Conversations",
+    "previous": "Previous period", "change_percent": "Change", "team": "Team",
+    "employee": "Id", "name": "Person", "replies": "Replies", "waiting": "Not answered yet",
+    "p50_seconds": "Median first reply", "p90_seconds": "9 in 10 within",
+    "outcome": "Outcome", "share": "Share", "from_team": "From team", "to_team": "To team",
+    "transfers": "Transfers", "words": "Shared words", "new": "New this period",
+    "examples": "Examples", "messages": "Messages", "average": "Average sentiment",
+    "previous_average": "Previous period's average", "change": "Change",
+    "conversation_id": "Conversation", "worst": "Most negative message",
+}  # fmt: skip
+OUTCOMES = {  # continuity's outcomes (routing.reasons.MISSED), in words
+    "reached": "Reached their previous person", "away": "Previous person was away",
+    "off_shift": "Previous person was off shift",
+    "at_capacity": "Previous person was at their limit",
+    "rule_elsewhere": "A rule sent them elsewhere", "left": "Previous person has left",
+}  # fmt: skip
+CHARTS = {  # part: (label column, value column, what the chart shows, its unit)
+    "volume": ("period_start", "conversations", "Conversations started per {by}, all topics",
+               "conversations"),
+    "topics": ("topic", "conversations", "Conversations per topic in this period",
+               "conversations"),
+    "first_response_teams": ("team", "p50_seconds", "Median first reply per team",
+                             "working time"),
+    "first_response_people": ("name", "p50_seconds", "Median first reply per person",
+                              "working time"),
+    "continuity": ("outcome", "conversations", "Returning customers by outcome",
+                   "conversations"),
+    "transfers": ("topic", "transfers", "Transfers per topic", "transfers"),
+    "sentiment_topics": ("topic", "average", "Average sentiment per topic",
+                         "score from -1 (negative) to +1 (positive)"),
+}  # fmt: skip
+SECONDS = ("p50_seconds", "p90_seconds")
 
 
 class ReportPage:
@@ -98,12 +122,20 @@ def _part(name: str, rows: list[dict[str, Any]], period: dict[str, str]) -> str:
     link = f'<p><a href="{escape(csv)}" download>Download “{escape(title)}” as CSV</a></p>'
     if not rows:
         return head + "<p>Nothing in this period.</p>" + link + "</section>"
-    chart = _chart(name, title, rows) if name in CHARTS else ""
-    cells = [[_cell(value) for value in row.values()] for row in rows]
-    return head + chart + table(title, list(rows[0]), cells) + link + "</section>"
+    chart = _chart(name, rows, period["by"]) if name in CHARTS else ""
+    cells = [[cell(key, value, row) for key, value in row.items()] for row in rows]
+    listed = table(title, headings(list(rows[0]), period["by"]), cells)
+    return head + chart + listed + link + "</section>"
 
 
-def _cell(value: Any) -> str:
+def headings(keys: list[str], by: str) -> list[str]:
+    """The columns' headings for people; `by` names the period column (Day, Week of)."""
+    named = {**COLUMNS, "period_start": "Week of" if by == "week" else "Day"}
+    return [named.get(key, key.replace("_", " ").capitalize()) for key in keys]
+
+
+def cell(key: str, value: Any, row: dict[str, Any]) -> str:
+    """One table cell, escaped, written for people: durations, signed changes, shares."""
     if isinstance(value, list):
         return (
             "<ul>"
@@ -114,33 +146,54 @@ def _cell(value: Any) -> str:
             )
             + "</ul>"
         )
+    if key == "change_percent":
+        return change_text(value, row.get("previous"))
+    if key == "conversation_id":
+        return f'<a href="/admin/console/conversations/{int(value)}">#{int(value)}</a>'
+    if value is None:
+        return "—"
+    if key in SECONDS:
+        return escape(duration(float(value)))
+    if key == "share":
+        return f"{float(value) * 100:.0f}%"
+    if key == "change":
+        return f"{float(value):+.2f}"
+    if key == "new":
+        return "new" if value else ""
+    if key == "outcome":
+        return escape(OUTCOMES.get(str(value), str(value)))
     if isinstance(value, float):
         return f"{value:.2f}"
-    return escape("" if value is None else str(value))
+    return escape(str(value))
 
 
-def _chart(name: str, title: str, rows: list[dict[str, Any]]) -> str:
-    """Horizontal bars, one per label (summed when a label repeats), with the figure
-    written at each bar's end; the table below holds the same numbers."""
-    label, value = CHARTS[name]
+def change_text(percent: float | None, previous: object) -> str:
+    """A change against the previous period as a signed percentage; "new" when there
+    was nothing before (no percentage of zero means anything)."""
+    if percent is None:
+        return "new" if previous == 0 else "—"
+    return f"{percent:+.1f}%" if percent else "±0%"
+
+
+def duration(seconds: float) -> str:
+    """Working time as people say it: 45 s, 3 min 20 s, 2 h 05 min."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def _chart(name: str, rows: list[dict[str, Any]], by: str) -> str:
+    """The part's chart: one bar per label, summed when a label repeats (volume's
+    topics on one day), durations shown as such and continuity's outcomes in words."""
+    label, value, title, unit = CHARTS[name]
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
-        totals[str(row.get(label) or row.get("employee") or "—")] += float(row.get(value) or 0)
-    if not totals:
-        return ""
-    top = max(abs(v) for v in totals.values()) or 1.0
-    height = BAR * len(totals) + 4
-    bars = []
-    for i, (text, amount) in enumerate(totals.items()):
-        y, size = i * BAR + 2, max(1.0, abs(amount) / top * (WIDTH - LABEL - 60))
-        shown = f"{amount:g}" if amount == int(amount) else f"{amount:.2f}"
-        bars.append(
-            f'<text x="{LABEL - 6}" y="{y + 15}" text-anchor="end">{escape(text[:30])}</text>'
-            f'<rect x="{LABEL}" y="{y + 3}" width="{size:.1f}" height="{BAR - 6}" '
-            f'fill="{"#dc2626" if amount < 0 else "#2563eb"}"></rect>'
-            f'<text x="{LABEL + size + 4:.1f}" y="{y + 15}">{shown}</text>'
-        )
-    return (
-        f'<svg role="img" aria-label="Chart: {escape(title)}" width="{WIDTH}" '
-        f'height="{height}" viewBox="0 0 {WIDTH} {height}">{"".join(bars)}</svg>'
-    )
+        if row.get(value) is None:
+            continue
+        text = str(row.get(label) or row.get("employee") or "—")
+        totals[OUTCOMES.get(text, text) if label == "outcome" else text] += float(row[value])
+    shown = duration if value in SECONDS else plain
+    return bars(f"chart-{name}", title.format(by=by), unit, list(totals.items()), shown)
