@@ -1,7 +1,8 @@
 """The console's front door: the page a sign-in link opens (one button, so that a link
 previewer or mail scanner fetching the link does not spend it), the session cookie,
-the home page saying who is signed in, and signing out. `page()` draws every console
-page; `csrf_input()` is the hidden field a console form posts."""
+and signing out. `door()` is what the home page (bot/console_home.py) shows someone not
+signed in; `page()` draws these pages; `csrf_input()` is the hidden field a console form
+posts."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ PAGES = (  # the console's pages (bot/console_pages.py), in its navigation's ord
     ("Audit log", "/admin/console/audit"),
     ("Config", "/admin/console/config"),
 )
-_LINKS = "".join(f'<li><a href="{href}">{name}</a></li>' for name, href in PAGES)
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}"
     "button{font:inherit;padding:.4rem 1rem}"
@@ -49,6 +49,15 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     })  # fmt: skip
 
 
+def door() -> HTMLResponse:
+    """/admin/console for someone not signed in: how an admin gets a link."""
+    return page("Frontdesk console", (
+        "<p>You are not signed in. An admin (listed under <code>admins:</code> in "
+        "config.yml) gets a one-time sign-in link with <code>/frontdesk</code> in "
+        "Slack, or <code>frontdesk admin link --as ID</code> on the server.</p>"
+    ), 401)  # fmt: skip
+
+
 def csrf_input(session: Session) -> str:
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(session.csrf)}">'
 
@@ -62,7 +71,6 @@ class AdminConsole:
         return [
             Route(PATH, self.link, methods=["GET"]),
             Route(PATH, self.enter, methods=["POST"]),
-            Route(HOME, self.home, methods=["GET"]),
             Route("/admin/sign-out", self.access.guard(self.leave), methods=["POST"]),
         ]
 
@@ -97,22 +105,6 @@ class AdminConsole:
             samesite="strict",
         )  # fmt: skip
         return response
-
-    async def home(self, request: Request) -> Response:
-        session = await self.access.session(request)
-        if session is None:
-            return page("Frontdesk console", (
-                "<p>You are not signed in. An admin (listed under <code>admins:</code> in "
-                "config.yml) gets a one-time sign-in link with <code>/frontdesk</code> in "
-                "Slack, or <code>frontdesk admin link --as ID</code> on the server.</p>"
-            ), 401)  # fmt: skip
-        name = self.sign_in.config().employee(session.employee_id).name
-        return page("Frontdesk console", (
-            f"<p>Signed in as <strong>{escape(name)}</strong> ({escape(session.employee_id)}).</p>"
-            f'<nav aria-label="Console"><ul>{_LINKS}</ul></nav>'
-            f'<form method="post" action="/admin/sign-out">{csrf_input(session)}'
-            "<button>Sign out</button></form>"
-        ))  # fmt: skip
 
     async def leave(self, request: Request) -> Response:
         session: Session | None = getattr(request.state, "session", None)

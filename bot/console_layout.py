@@ -58,7 +58,8 @@ def screen(
     """A console page around `body` (HTML its caller escaped), its tab (`here`, else the
     one the request's path is under) marked current."""
     path = here or request.url.path
-    links = "".join(
+    links = f'<li><a href="{HOME}"{" aria-current=page" if path == HOME else ""}>Home</a></li>'
+    links += "".join(
         f'<li><a href="{href}"{" aria-current=page" if path.startswith(href) else ""}>'
         f"{name}</a></li>"
         for name, href in PAGES

@@ -176,13 +176,15 @@ def change_text(percent: float | None, previous: object) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Working time as people say it: 45 s, 3 min 20 s, 2 h 05 min."""
+    """Working time as people say it: 45 s, 3 min 20 s, 2 h 05 min, 3 d 4 h."""
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s" if whole % 60 else f"{whole // 60} min"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600} h"
 
 
 def _chart(name: str, rows: list[dict[str, Any]], by: str) -> str:

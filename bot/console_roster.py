@@ -17,6 +17,7 @@ from bot.admin import mark_away, roster_rows
 from bot.console_layout import Parts, fields, form, posted, screen, signed_in, status, table
 from bot.sign_in import Session
 from bot.store.transcripts import books
+from bot.tables import AuditEntry
 
 AUDIT_LISTED = 200
 
@@ -110,23 +111,25 @@ class RosterPages:
     async def audit(self, request: Request, session: Session) -> Response:
         async with self.parts.store.reading() as connection:
             found = await audit.entries(connection, AUDIT_LISTED)
-        rows = [
-            [
-                escape(f"{e.at:%Y-%m-%d %H:%M:%S}"),
-                escape(e.actor),
-                escape(e.action),
-                escape(e.subject or ""),
-                _change(e.before),
-                _change(e.after),
-            ]
-            for e in found
-        ]
-        body = table(
-            f"The newest {AUDIT_LISTED} changes (all: GET /admin/audit)",
-            ["When (UTC)", "Who", "What", "Subject", "Before", "After"],
-            rows,
-        )
+        body = audit_table(f"The newest {AUDIT_LISTED} changes (all: GET /admin/audit)", found)
         return screen(request, session, "Audit log", body)
+
+
+def audit_table(caption: str, found: list[AuditEntry], *, changes: bool = True) -> str:
+    """Audit entries as the Audit log page lists them; the home page's newest leave out
+    the before and after (a config diff is long)."""
+    head = ["When (UTC)", "Who", "What", "Subject"]
+    rows = [
+        [
+            escape(f"{e.at:%Y-%m-%d %H:%M:%S}"),
+            escape(e.actor),
+            escape(e.action),
+            escape(e.subject or ""),
+            *([_change(e.before), _change(e.after)] if changes else []),
+        ]
+        for e in found
+    ]
+    return table(caption, [*head, "Before", "After"] if changes else head, rows)
 
 
 def _change(value: dict[str, object] | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, or_, select
 
 from bot.store import Connection
-from bot.tables import assignments, conversations, customers, messages
+from bot.tables import OPEN_STATUSES, assignments, conversations, customers, messages
 
 _FIRST = (
     select(assignments.c.conversation_id, func.min(assignments.c.id).label("first"))
@@ -104,6 +104,16 @@ _FIRST_WORDS = select(messages.c.conversation_id, messages.c.body).where(
         .scalar_subquery()
     )
 )
+_UNANSWERED = (
+    select(assignments.c.conversation_id, assignments.c.employee_id, assignments.c.assigned_at,
+           conversations.c.intent, customers.c.id.label("customer_id"), customers.c.name)
+    .join(conversations, conversations.c.id == assignments.c.conversation_id)
+    .join(customers, customers.c.id == conversations.c.customer_id)
+    .where(assignments.c.first_reply_at.is_(None))
+    .where(assignments.c.ended_at.is_(None))
+    .where(conversations.c.status.in_(OPEN_STATUSES))
+    .order_by(assignments.c.assigned_at, assignments.c.id)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -185,3 +195,9 @@ async def first_words(connection: Connection, ids: Collection[int]) -> dict[int,
         return {}
     found = await connection.execute(_FIRST_WORDS, {"ids": list(ids)})
     return {row.conversation_id: row.body for row in found.all()}
+
+
+async def unanswered(connection: Connection) -> list[Any]:
+    """Open conversations whose person has not replied yet, the longest waiting first:
+    conversation, customer (id, name), intent, who has it and since when."""
+    return list((await connection.execute(_UNANSWERED)).all())

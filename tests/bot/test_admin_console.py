@@ -16,6 +16,7 @@ from bot.access import Access
 from bot.admin_console import AdminConsole
 from bot.config_api import ConfigApi
 from bot.config_versions import ConfigVersions
+from bot.console_home import HomePage
 from bot.news import News
 from bot.settings import check_routing_config
 from bot.sign_in import COOKIE, Refused, SignIn
@@ -71,7 +72,11 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
     sign_in = SignIn(store, versions.current, clock)
     access = Access("admin-secret", sign_in, SITE)
     app = Starlette(
-        routes=[*ConfigApi(versions, access.guard, path).routes(), *AdminConsole(access).routes()]
+        routes=[
+            *ConfigApi(versions, access.guard, path).routes(),
+            *AdminConsole(access).routes(),
+            *HomePage(access, versions, store, clock).routes(),
+        ]
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:

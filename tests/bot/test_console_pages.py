@@ -240,6 +240,50 @@ async def test_the_report_speaks_to_people_and_keeps_the_api_keys(console: Conso
     assert "format=csv&amp;part=topics" in page
 
 
+async def test_the_home_page_says_who_works_who_waits_today_and_what_changed(
+    console: Console,
+) -> None:
+    harness = console.harness  # T0 is a Monday, 10:00 UTC; everyone works around the clock
+    await harness.customer("ada").says(CHARGED)  # last Monday, before this time of day
+    await harness.customer("bo").says(ORDER)
+    harness.clock.advance(hours=1)
+    await harness.customer("fay").says(ORDER)  # last Monday, after it: not compared
+    for _ in range(16):  # to this Monday 03:00, the session kept in use (12 h idle ends it)
+        harness.clock.advance(hours=10)
+        await console.client.get("/admin/console")
+    harness.clock.advance(hours=7)
+    for name in ("cy", "di"):
+        await harness.customer(name).says(CHARGED)
+    await harness.customer("ed").says("<script>x</script>")  # not understood: asked again
+    await console.post("/admin/console/conversations/4/answer", {"text": "On it."})
+    await console.post("/admin/console/roster/priya/away", {"away": "1"})
+    harness.clock.advance(minutes=30)
+    page = (await console.client.get("/admin/console")).text
+    assert "Signed in as <strong>Sam Rivera</strong>" in page
+    assert '<a href="/admin/console" aria-current=page>Home</a>' in page
+    for link, title in [("roster", "At work now"), ("conversations", "Waiting for a first reply"),
+                        ("report?by=day", "Today against last week"),
+                        ("audit", "Latest changes")]:  # fmt: skip
+        assert f'<a href="/admin/console/{link}">{title}</a>' in page
+    working = page.split('id="at-work"')[1].split("</section>")[0]
+    assert "11 of 11 at work" in working
+    assert "Priya Sharma (away)" in working
+    waiting = page.split('id="waiting"')[1].split("</section>")[0]
+    listed = re.findall(r"<tr><td>([^<]*)</td><td><a [^>]*>#(\d+)</a>", waiting)
+    assert [n for _, n in listed] == ["1", "2", "3", "5"]  # oldest first; #4 answered
+    assert listed[0][0] == "7 d 0 h"  # working time: around the clock here
+    assert listed[-1][0] == "30 min"
+    today = page.split('id="today"')[1].split("</section>")[0]
+    assert "<strong>3</strong> conversations today until 10:30 UTC; 2 by then last Monday " \
+        "(+50.0%)" in today  # fmt: skip
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>(\d+)</td><td>(\d+)</td><td>([^<]*)</td>", today)
+    assert set(rows) == {("billing", "2", "1", "+100.0%"), ("order_status", "0", "1", "-100.0%"),
+                         ("out_of_scope", "1", "0", "new")}  # fmt: skip
+    latest = page.split('id="latest"')[1].split("</section>")[0]
+    assert "employee.away" in latest
+    assert "<script>x" not in page
+
+
 def test_every_admin_api_route_is_described_by_openapi(tmp_path: Path) -> None:
     config = always_open_config(tmp_path)
     app = create_app(settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, RASA, None))
