@@ -3,7 +3,8 @@ an admin signs in with a one-time link, sends a rule elsewhere, sees the replay 
 the past conversations would move to, applies it, and a second instance sharing the
 database routes by it without a restart; links and forms that must not work, do not;
 and the demo loop, a widget customer answered from the console as the employee.
-With CONSOLE_SCREENSHOTS=1 the first test saves each page into docs/console/."""
+With CONSOLE_SCREENSHOTS=1 a last test seeds a realistic month and saves each page
+into docs/console/ (1280x800)."""
 
 import contextlib
 import os
@@ -12,11 +13,14 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
+from benchmarks import seeding
+from benchmarks.month import month
+from bot.settings import load_routing_config
 from bot.sign_in import LINK_LIFETIME, hashed
 from bot.store import conversations as stored
-from bot.tables import sign_in_links, utcnow
+from bot.tables import assignments, sign_in_links, utcnow
 from tests.conftest import PostgresDatabase, eventually
 from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
@@ -25,6 +29,7 @@ from tests.fakes.visitor import Visitor
 ORDER = "where is my order 12345"
 CHARGED = "I was charged twice for my subscription this month"
 SHOTS = ROOT / "docs" / "console"
+SCREENSHOTS = bool(os.environ.get("CONSOLE_SCREENSHOTS"))
 
 
 @pytest.fixture
@@ -60,10 +65,43 @@ async def sign_in(page: Page, app: Frontdesk, employee: str = "sam") -> str:
     return token
 
 
-async def shot(page: Page, name: str) -> None:
-    if os.environ.get("CONSOLE_SCREENSHOTS"):
+@pytest.mark.skipif(not SCREENSHOTS, reason="CONSOLE_SCREENSHOTS=1 saves docs/console/*.png")
+async def test_screenshots_of_a_realistic_month(
+    browser: Browser, tmp_path: Path, fake_rasa: FakeRasa
+) -> None:
+    """Every page over a month of seeded history (benchmarks/month.py), 1280x800."""
+    url, config = f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path)
+    await seeding.write(url, month(utcnow(), load_routing_config(config)))
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    async with Frontdesk(settings_for(url, config, fake_rasa.url, None)) as app:
+        await sign_in(page, app)
+        await page.get_by_role("navigation", name="Console").get_by_role(
+            "link", name="Roster").click()  # fmt: skip
+        await page.get_by_role("button", name="Away: Priya Sharma").click()  # an audit entry
         SHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=SHOTS / f"{name}.png", full_page=False)
+        for name, path in [("home", ""), ("roster", "/roster"), ("rules", "/rules"),
+                           ("playground", "/playground"), ("conversations", "/conversations"),
+                           ("report", "/report"), ("audit", "/audit"),
+                           ("config", "/config")]:  # fmt: skip
+            await page.goto(f"{app.url}/admin/console{path}")
+            if name == "report":  # past the period chooser, to the charts
+                await page.locator("#topics").evaluate("heading => heading.scrollIntoView()")
+            await page.screenshot(path=SHOTS / f"{name}.png")
+        async with app.store.reading() as connection:
+            transferred = (await connection.execute(  # the newest with a transfer
+                select(assignments.c.conversation_id).group_by(assignments.c.conversation_id)
+                .having(func.count() > 1).order_by(assignments.c.conversation_id.desc())
+            )).scalar()  # fmt: skip
+        await page.goto(f"{app.url}/admin/console/conversations/{transferred}")
+        await page.screenshot(path=SHOTS / "conversation.png")
+        await page.goto(f"{app.url}/admin/console/rules")
+        orders = page.get_by_role("group", name="Rule 4: orders and delivery")
+        await orders.get_by_label("Sends to").fill("employee: sam")
+        await page.get_by_role("button", name="What if…").click()
+        await expect(page.locator("#moved")).to_contain_text("would go to a different person")
+        await page.screenshot(path=SHOTS / "what-if.png")
+    await context.close()
 
 
 async def test_an_admin_changes_a_rule_checks_the_replay_and_applies_it_everywhere(
@@ -77,7 +115,6 @@ async def test_an_admin_changes_a_rule_checks_the_replay_and_applies_it_everywhe
     console = page.get_by_role("navigation", name="Console")
     await console.get_by_role("link", name="Roster").click()
     await expect(page.get_by_role("heading", name="Roster", level=1)).to_be_visible()
-    await shot(page, "roster")
     await page.keyboard.press("Tab")  # keyboard users skip the navigation first
     await expect(page.get_by_role("link", name="Skip to the page")).to_be_focused()
     await page.keyboard.press("Enter")
@@ -86,25 +123,19 @@ async def test_an_admin_changes_a_rule_checks_the_replay_and_applies_it_everywhe
     orders = page.get_by_role("group", name="Rule 4: orders and delivery")
     await expect(orders.get_by_label("Sends to")).to_have_value("team: orders")
     await orders.get_by_label("Sends to").fill("employee: sam")
-    await shot(page, "rules")
     await page.get_by_role("button", name="What if…").click()
     moved = page.locator("#moved")
     await expect(moved).to_contain_text("2 would go to a different person")
     load = page.get_by_role("table", name="Load per person")
     await expect(load.get_by_role("row", name="Sam Rivera")).to_contain_text("2")
-    await shot(page, "what-if")
     await page.get_by_role("button", name="Apply this candidate").click()
     await expect(page.get_by_role("status")).to_contain_text("Applied as version 2")
 
     await eventually(lambda: _in_force(second, 2), timeout=5)  # no restart
     assert (await introduced(second, ORDER)).startswith("Sam Rivera")
 
-    for name, path in [("playground", "playground"), ("conversations", "conversations"),
-                       ("report", "report"), ("audit", "audit"), ("config", "config")]:  # fmt: skip
-        await page.goto(f"{first.url}/admin/console/{path}")
-        await shot(page, name)
-
     # The Config page checks the text as it is typed, naming line and key.
+    await page.goto(f"{first.url}/admin/console/config")
     yaml = page.get_by_role("textbox", name="config.yml")
     await yaml.fill((await yaml.input_value()).replace("max_open: 6", "max_open: many", 1))
     await expect(page.locator("#checked")).to_contain_text("max_open: Input should be")
@@ -172,7 +203,6 @@ async def test_the_demo_loop_a_customer_is_answered_from_the_console(
     await admin.get_by_label(f"Reply as {name}").fill("Hello, I have refunded the second charge.")
     await admin.get_by_role("button", name=f"Send as {name}").click()
     await expect(admin.get_by_role("status")).to_contain_text("Sent as the employee.")
-    await shot(admin, "conversation")
     await admin_context.close()
 
     reply = log.locator("article.fd-employee")
