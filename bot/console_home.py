@@ -127,7 +127,12 @@ def _at_work(people: list[dict[str, object]]) -> str:
         for p in here
     ]
     inner = (
-        table(f"{len(here)} of {len(people)} at work", ["Person", "Open / max_open"], rows)
+        table(
+            f"{len(here)} of {len(people)} at work; "
+            f"{sum(bool(p['available']) for p in here)} can take a new conversation",
+            ["Person", "Open / max_open"],
+            rows,
+        )
         if rows
         else "<p>Nobody is at work now.</p>"
     )

@@ -266,7 +266,7 @@ async def test_the_home_page_says_who_works_who_waits_today_and_what_changed(
                         ("audit", "Latest changes")]:  # fmt: skip
         assert f'<a href="/admin/console/{link}">{title}</a>' in page
     working = page.split('id="at-work"')[1].split("</section>")[0]
-    assert "11 of 11 at work" in working
+    assert "11 of 11 at work; 10 can take a new conversation" in working
     assert "Priya Sharma (away)" in working
     waiting = page.split('id="waiting"')[1].split("</section>")[0]
     listed = re.findall(r"<tr><td>([^<]*)</td><td><a [^>]*>#(\d+)</a>", waiting)
