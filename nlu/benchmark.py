@@ -210,7 +210,7 @@ def _share(part: int, whole: int) -> float:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a (no out-of-scope data)" if value is None else f"{value:.1%}"
+    return "n/a" if value is None else f"{value:.1%}"  # n/a: no out-of-scope data
 
 
 def _rss_mb(pid: int | None) -> float | None:
