@@ -164,7 +164,8 @@ class ConfigVersions:
         """Follow the versions applied elsewhere, until cancelled: at news, or each poll."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._heard.wait(), self.poll)
+                async with asyncio.timeout(self.poll):  # not wait_for: see Connection._push
+                    await self._heard.wait()
             self._heard.clear()
             try:
                 await self.load()
