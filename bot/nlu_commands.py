@@ -105,6 +105,19 @@ async def _nlu_eval_async(args: argparse.Namespace) -> int:
             title = f"NLU evaluation: {args.folds}-fold cross-validation on {project.data}"
             predictions = await cross_validate(project, env, args.folds, workdir, progress)
     print(format_report(score(predictions, config.triage.min_confidence), title))
+    points = benchmark.curve(predictions)
+    chosen = benchmark.choose(points)
+    print(f"\n{benchmark.format_curve(points, 'held-out predictions')}")
+    print(
+        f"\nclarify threshold: triage.min_confidence is {config.triage.min_confidence:.2f}; "
+        f"the highest that flags <= {benchmark.MAX_FLAGGED:.0%} of in-scope messages here "
+        f"is {chosen.threshold:.2f}"
+        + (
+            f" (out-of-scope recall {chosen.oos_recall:.0%})"
+            if chosen.oos_recall is not None
+            else ""
+        )
+    )
     return 0
 
 

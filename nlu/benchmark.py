@@ -145,11 +145,7 @@ def format_benchmark(
         f"  on the test split: out-of-scope recall {_percent(at_chosen.oos_recall)}, "
         f"in-scope flagged {at_chosen.in_scope_flagged:.1%}",
         "",
-        "threshold  in-scope flagged  out-of-scope recall   (test split)",
-    ]
-    lines += [
-        f"     {p.threshold:.2f}  {p.in_scope_flagged:16.1%}  {_percent(p.oos_recall):>19}"
-        for p in curve(test)
+        format_curve(curve(test), "test split"),
     ]
     rss = f"{costs.server_rss_mb:.0f} MB" if costs.server_rss_mb is not None else "unknown"
     lines += [
@@ -160,6 +156,14 @@ def format_benchmark(
         f"   server RSS {rss}",
     ]
     return "\n".join(lines)
+
+
+def format_curve(points: Sequence[Point], scored_on: str) -> str:
+    rows = [
+        f"     {p.threshold:.2f}  {p.in_scope_flagged:16.1%}  {_percent(p.oos_recall):>19}"
+        for p in points
+    ]
+    return "\n".join([f"threshold  in-scope flagged  out-of-scope recall   ({scored_on})", *rows])
 
 
 def _flagged(prediction: Prediction, threshold: float) -> bool:
