@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 
 from benchmarks.parsing import TEXTS
 from benchmarks.report import latencies, line, percentile
@@ -56,16 +57,25 @@ class Figures:
 
 
 def _project_files() -> list[Path]:
-    """The peer's own files, then the shipped NLU data, which it trains on unchanged."""
-    own = [PEER / "config.yml", PEER / "domain.yml", *sorted((PEER / "data").glob("*.yml"))]
-    return [*own, *sorted(RasaProject().data.glob("*.yml"))]
+    """The peer's own files (its policies, domain and rules)."""
+    return [PEER / "config.yml", PEER / "domain.yml", *sorted((PEER / "data").glob("*.yml"))]
 
 
 def fingerprint() -> str:
-    digest = hashlib.sha256(RASA_REQUIREMENT.encode())
+    """Changes with the peer's own files and with everything the shipped model is made
+    of (pipeline, our components, their packages, the NLU data), which it shares."""
+    digest = hashlib.sha256(RASA_REQUIREMENT.encode() + RasaProject().fingerprint().encode())
     for path in _project_files():
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def _config(shipped: Path, own: Path) -> str:
+    """The peer's config: the shipped pipeline, word for word, with the peer's policies,
+    so that both sides classify with the same model."""
+    config = yaml.safe_load(own.read_text(encoding="utf-8"))
+    config["pipeline"] = yaml.safe_load(shipped.read_text(encoding="utf-8"))["pipeline"]
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def ensure_model(
@@ -83,7 +93,9 @@ def ensure_model(
     with tempfile.TemporaryDirectory(dir=models, prefix=".training-peer-") as scratch:
         project = Path(scratch) / "project"
         shutil.copytree(PEER, project)
-        for data in sorted(RasaProject().data.glob("*.yml")):
+        shipped = RasaProject()
+        (project / "config.yml").write_text(_config(shipped.config, PEER / "config.yml"))
+        for data in sorted(shipped.data.glob("*.yml")):
             shutil.copy(data, project / "data" / data.name)
         command = [
             str(env.python), "-m", "rasa", "train",
