@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.reports import snippet
+from bot.settings import check_routing_config
 from bot.store import Store, history
-from nlu.training import RasaProject
-from routing import RoutingConfig, RoutingRequest, parse_config
+from routing import RoutingConfig, RoutingRequest
 from routing.replay import Comparison, Move, Outcome, PastConversation, Start, compare
 
 FALLBACK_LISTED = 20  # conversations newly falling to the fallback, listed at most
@@ -21,8 +21,7 @@ SOURCE = "candidate config"  # how problems name the text given
 def candidate(text: str) -> RoutingConfig:
     """A config given as text, checked as `frontdesk check-config` checks a file.
     Raises ConfigError."""
-    project = RasaProject()
-    return parse_config(text, SOURCE, intents=project.intents(), entities=project.entities())
+    return check_routing_config(text, SOURCE)
 
 
 async def what_if(
