@@ -1,5 +1,6 @@
-"""The `frontdesk` command line: serve, check-config, route, nlu train|serve|eval,
-db upgrade|current, customers export|erase."""
+"""The `frontdesk` command line: serve, check-config, route, nlu
+train|serve|eval|suggestions, config apply|export|versions, admin link, db
+upgrade|current, customers export|erase."""
 
 from __future__ import annotations
 

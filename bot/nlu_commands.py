@@ -21,7 +21,9 @@ from nlu.training import RasaProject
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    nlu = commands.add_parser("nlu", help="train, serve or evaluate the Rasa NLU model")
+    nlu = commands.add_parser(
+        "nlu", help="train, serve or evaluate the Rasa NLU model; review suggested examples"
+    )
     subcommands = nlu.add_subparsers(title="nlu commands", required=True, metavar="COMMAND")
     train = subcommands.add_parser(
         "train", help="make the Rasa venv and train the model if its data changed"
