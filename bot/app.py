@@ -146,6 +146,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         try:
             yield
         finally:
+            await runtime.widget.receipts.settled()
             await runtime.outbox.stop()
             for task in runtime.tasks:
                 task.cancel()

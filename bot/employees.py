@@ -182,7 +182,8 @@ class Employees:
         """The assigned employee answered: the conversation is open again if it was
         closed, and the first reply's time is recorded."""
         now = self.conversations.clock()
-        await change(tx.connection, conversation, status="open", closed_at=None)
+        if conversation.status != "open" or conversation.closed_at is not None:
+            await change(tx.connection, conversation, status="open", closed_at=None)
         hours = self.conversations.config().employee(conversation.employee_id or "").hours
         waited = await stored.first_reply(tx.connection, key(conversation), now, hours)
         if waited is not None:

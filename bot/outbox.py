@@ -217,6 +217,8 @@ class Outbox:
 
     def _done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
+        if len(self._running) >= self.concurrency - 1:
+            self.wake()  # a slot is free for the jobs the dispatcher had no room for
 
     async def _dispatch(self) -> None:
         """Claim as many due jobs as there are free slots; sleep until woken (new work,
@@ -298,13 +300,16 @@ class Outbox:
             ):
                 raise FinishedElsewhere  # its lease lapsed and another run did it: roll back
         self.completions.report(row, "done", None)
-        self.wake()  # the next job in its lane can go
+        if row.lane is not None:
+            self.wake()  # the next job in its lane can go
 
 
 class Completions:
     """How jobs ended, written in batches: what finishes while one batch is being
     written goes into the next, so a busy outbox commits far less often than it runs
-    jobs. `written` is called after each batch (the lanes it unblocks can go on)."""
+    jobs. `written` is called after a batch that ends a job in a lane (the next job in
+    that lane can go on); other outcomes unblock nothing, and claiming again after
+    each would cost a transaction."""
 
     def __init__(
         self,
@@ -320,6 +325,7 @@ class Completions:
         self.max_attempts = max_attempts
         self.written = written
         self._waiting: list[dict[str, Any]] = []
+        self._unblocking = False  # whether a job waiting to be written is in a lane
         self._writing: asyncio.Task[None] | None = None
 
     @property
@@ -331,6 +337,7 @@ class Completions:
             outcome = "failed"
         self.report(row, outcome, error)
         self._waiting.append(self.outcome(row, outcome, error, delay))
+        self._unblocking |= row.lane is not None
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self.flush(), name="outbox-completions")
 
@@ -351,12 +358,14 @@ class Completions:
         """Write the outcomes gathered so far, one transaction a batch."""
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            unblocking, self._unblocking = self._unblocking, False
             try:
                 async with self.store.transaction() as connection:
                     await queue.finish(connection, batch)
             except Exception:
                 log.exception("outbox failed to record finished jobs; their leases will lapse")
-            self.written()
+            if unblocking:
+                self.written()
 
     async def settled(self) -> None:
         if self._writing is not None:

@@ -6,10 +6,15 @@ in the thread instead (see delivery.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from bot.conversations import Conversations
 from bot.jobs import MarkDelivered
 from bot.outbox import Tx
 from bot.store.messages import mark_delivered
+
+log = logging.getLogger(__name__)
 
 
 async def delivered(tx: Tx, message_ids: list[int]) -> int:
@@ -29,3 +34,33 @@ async def shown(conversations: Conversations, message_ids: list[int]) -> int:
     """Messages a customer was shown (on the widget): their receipts, once."""
     async with conversations.transaction() as tx:
         return await delivered(tx, message_ids)
+
+
+class Receipts:
+    """Receipts for messages shown on this instance's widget sockets, written in
+    batches: what is shown while one batch is being written goes into the next, so a
+    burst of replies shown at once costs one transaction, not one per socket. Nothing
+    waits for them: a receipt only marks the employee's message on the desk."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+        self._waiting: list[int] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    def shown(self, message_ids: list[int]) -> None:
+        self._waiting += message_ids
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="widget-receipts")
+
+    async def settled(self) -> None:
+        """Wait until the receipts for what was shown so far are written."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.gather(self._writing, return_exceptions=True)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await shown(self.conversations, batch)
+            except Exception:
+                log.exception("delivery receipts not recorded", extra={"messages": batch})

@@ -68,6 +68,7 @@ class Widget:
         self.hub = WidgetHub()
         self.visitors = Visitors(settings, customers)
         self.ratings = Ratings(self.conversations)
+        self.receipts = receipts.Receipts(self.conversations)
         self.files: WidgetFiles | None = None  # employees' files, when a desk keeps them
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
@@ -348,7 +349,7 @@ class Connection:
             await self.send({"type": "message", "message": frame})
         for shown in ids:
             self.shown.add(shown)
-        await self._delivered(frames)
+        self._delivered(frames)
 
     async def _show_new(self) -> None:
         """Send what was stored after the cursor and not shown yet, a page at a time."""
@@ -360,14 +361,14 @@ class Connection:
                     await self.send({"type": "message", "message": frame})
                     self.shown.add(frame["id"])
                 self.cursor = frame["id"]
-            await self._delivered(sent)
+            self._delivered(sent)
             if len(page) < PAGE:
                 return
 
-    async def _delivered(self, frames: list[dict[str, Any]]) -> None:
+    def _delivered(self, frames: list[dict[str, Any]]) -> None:
         """Employees' replies pushed to this socket are delivered (a receipt, once)."""
         if replies := [frame["id"] for frame in frames if frame["kind"] == "employee"]:
-            await receipts.shown(self.widget.conversations, replies)
+            self.widget.receipts.shown(replies)
 
 
 def _person(person: Person) -> dict[str, Any]:
