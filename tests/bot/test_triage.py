@@ -124,7 +124,7 @@ CONVERSATIONS = {
         [
             Turn(
                 "help",
-                nlu("technical_support", 0.41),
+                nlu("technical_support", 0.3),
                 (BOT, CLARIFY),
                 quick_replies=(
                     "The website or app",
