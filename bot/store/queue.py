@@ -8,7 +8,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    Row,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnClause
 
 from bot.store import Connection
@@ -24,6 +36,27 @@ _AHEAD = (
     .where(outbox.c.lane == bindparam("lane"), outbox.c.status == _PENDING)
     .where(outbox.c.id != bindparam("finishing"))
     .limit(1)
+)
+_IN_LANES = (
+    select(outbox.c.id)
+    .where(outbox.c.lane.in_(bindparam("lanes", expanding=True)), outbox.c.status == _PENDING)
+    .limit(1)
+)
+_FREE = ~exists().where(
+    outbox.c.lane == bindparam("ahead_in"),
+    outbox.c.status == _PENDING,
+    outbox.c.id != bindparam("finishing"),
+)
+# Added and claimed in one statement when nothing is ahead of it in its lane.
+_ADD_IF_FREE = (
+    insert(outbox)
+    .values(
+        attempts=case((_FREE, 1), else_=0),
+        locked_until=case(
+            (_FREE, bindparam("claim_until", type_=outbox.c.locked_until.type)), else_=null()
+        ),
+    )
+    .returning(outbox.c.id, outbox.c.attempts)
 )
 _EARLIER = outbox.alias("earlier")
 _DUE = (
@@ -105,36 +138,42 @@ async def enqueue(
     job with `run_after` later than `now` waits until then. Returns the job and whether
     it was claimed."""
     later = run_after is not None and run_after > now
-    claimed = (
-        claim_until is not None and not later and await _lane_is_free(connection, lane, finishing)
-    )
     fields = {
         "kind": kind,
         "payload": payload,
         "conversation_id": conversation_id,
         "lane": lane,
         "status": "pending",
-        "attempts": 1 if claimed else 0,
         "checkpoint": 0,
         "run_after": run_after if later else now,
-        "locked_until": claim_until if claimed else None,
         "last_error": None,
         "created_at": now,
         "finished_at": None,
     }
-    result = await connection.execute(_ADD, fields)
-    job = model(OutboxJob, {"id": result.scalar_one(), **fields})
-    return job, claimed
+    if claim_until is None or later:
+        claimed = False
+    elif lane is None:
+        claimed = True
+    else:
+        if connection.dialect.name == "postgresql":
+            # Two instances adding to one lane at once would both find it free. Its own
+            # statement: the INSERT's snapshot must begin after the lock is held.
+            await connection.execute(_LOCK_LANE, {"lane": lane})
+        free = {"claim_until": claim_until, "ahead_in": lane, "finishing": finishing or 0}
+        added = (await connection.execute(_ADD_IF_FREE, {**fields, **free})).one()
+        claimed = added.attempts == 1
+        return _job(added.id, fields, claim_until if claimed else None), claimed
+    result = await connection.execute(
+        _ADD, {**fields, "attempts": int(claimed), "locked_until": claim_until if claimed else None}
+    )
+    return _job(result.scalar_one(), fields, claim_until if claimed else None), claimed
 
 
-async def _lane_is_free(connection: Connection, lane: str | None, finishing: int | None) -> bool:
-    if lane is None:
-        return True
-    if connection.dialect.name == "postgresql":
-        # Two instances adding to one lane at once would both find it free.
-        await connection.execute(_LOCK_LANE, {"lane": lane})
-    ahead = await connection.execute(_AHEAD, {"lane": lane, "finishing": finishing or 0})
-    return ahead.first() is None
+def _job(job_id: int, fields: dict[str, Any], claimed_until: datetime | None) -> OutboxJob:
+    attempts = int(claimed_until is not None)
+    return model(
+        OutboxJob, {"id": job_id, **fields, "attempts": attempts, "locked_until": claimed_until}
+    )
 
 
 async def pending_in(connection: Connection, lane: str) -> bool:
@@ -144,6 +183,15 @@ async def pending_in(connection: Connection, lane: str) -> bool:
     if connection.dialect.name == "postgresql":
         await connection.execute(_LOCK_LANE, {"lane": lane})
     return (await connection.execute(_AHEAD, {"lane": lane, "finishing": 0})).first() is not None
+
+
+async def pending_in_any(connection: Connection, lanes: Collection[str]) -> bool:
+    """Whether a job is waiting in any of these lanes (without their locks: for
+    waking the outbox, not for deciding who runs a job)."""
+    if not lanes:
+        return False
+    found = await connection.execute(_IN_LANES, {"lanes": list(lanes)})
+    return found.first() is not None
 
 
 async def claim(
