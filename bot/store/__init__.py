@@ -20,6 +20,7 @@ from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store import schema
+from bot.store.postgres import Held
 from bot.store.schema import Upgrade
 from bot.store.sqlite import SqliteFile, pragmas
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TOPIC = "frontdesk"  # the PostgreSQL notification channel instances tell each other on
 _RELISTEN = 2.0
-_POOL = 16  # PostgreSQL connections per instance, plus one to listen
+_WRITERS, _READERS = 16, 8  # PostgreSQL connections per instance, plus one to listen
 _SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk schema'))")
 # Alembic keeps the running upgrade in module globals (`op`, `context`), and on
 # PostgreSQL its statements await: two stores of one process upgrade one at a time.
@@ -73,9 +74,11 @@ class Store:
         else:
             # Connections kept open for a burst (50 widgets answered at once): with
             # SQLAlchemy's default of 5, each one past it was opened and closed again.
-            self._async = create_async_engine(self.url, pool_size=_POOL, max_overflow=0)
-            # Reads run without BEGIN and ROLLBACK around them.
-            self._readers = self._async.execution_options(isolation_level="AUTOCOMMIT")
+            # The overflow is for what does not go through them (upgrades, ORM sessions).
+            pool = _WRITERS + _READERS
+            self._async = create_async_engine(self.url, pool_size=pool, max_overflow=4)
+            self._writers = Held(self._async, _WRITERS)
+            self._readers = Held(self._async, _READERS, autocommit=True)
 
     async def upgrade(self) -> Upgrade:
         """Bring the schema to the newest revision (bot/store/schema.py): create the
@@ -100,15 +103,15 @@ class Store:
         if self.sqlite:
             async with self._file.reading() as connection:
                 return schema.current(connection.connection)
-        async with self._readers.connect() as connection:
+        async with self._readers.connection() as connection:
             return await connection.run_sync(schema.current)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Everything inside commits together, or not at all."""
         if not self.sqlite:
-            async with self.engine.begin() as connection:
-                yield connection
+            async with self._writers.connection() as held, held.begin():
+                yield held
             return
         async with self._file.transaction() as connection:
             yield connection
@@ -116,7 +119,7 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
         if not self.sqlite:
-            async with self._readers.connect() as connection:
+            async with self._readers.connection() as connection:
                 yield connection
             return
         async with self._file.reading() as connection:
@@ -172,5 +175,8 @@ class Store:
     async def close(self) -> None:
         if self.sqlite:
             self._file.close()
+        else:
+            await self._writers.close()
+            await self._readers.close()
         if self._async is not None:
             await self._async.dispose()
