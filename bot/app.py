@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -143,6 +144,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         ]
         await runtime.outbox.start()
         await runtime.privacy.schedule_retention()
+        # What start-up made lives as long as the app: the garbage collector need not
+        # go through it again. Its ~200,000 objects made each full collection a pause
+        # of ~100 ms (seen as the slowest of 50 replies at once).
+        gc.freeze()
         try:
             yield
         finally:
