@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import string
 import time
@@ -58,6 +59,13 @@ class RasaClassifier:
     """Classifies text with one or more Rasa servers, trying the next on failure; when
     none answers, the circuit opens for a few seconds.
 
+    A Rasa server parses one message at a time, so at most `in_flight` requests per
+    server are sent and the rest wait here, each for at most `timeout`: a burst of new
+    customers then waits in a queue we can see, and one that waited too long is routed
+    without the NLU while the server, busy but answering, keeps the circuit closed
+    (sent all at once, they queued inside Rasa, timed out there and opened it for
+    everyone after them).
+
     Each URL may carry `?token=...` for a server started with `--auth-token`."""
 
     def __init__(
@@ -65,13 +73,16 @@ class RasaClassifier:
         urls: Sequence[str],
         *,
         timeout: float = 3.0,
+        in_flight: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
         circuit: Circuit | None = None,
     ) -> None:
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
         self.urls = [url.rstrip("/") for url in urls]
+        self.timeout = timeout
         self.circuit = circuit or Circuit(pause=10.0)
+        self._slots = asyncio.Semaphore(in_flight * len(self.urls))
         self._next = itertools.cycle(range(len(self.urls)))
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
@@ -83,6 +94,17 @@ class RasaClassifier:
         """Raises NothingToClassify for text with nothing to classify, NluUnavailable
         when no server answers (or lately none did), NluBadResponse for nonsense."""
         body = {"text": prepare(text)}
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise NluTimeout(f"the NLU was busy for {self.timeout:g} s") from None
+        try:
+            return await self._classify(body)
+        finally:
+            self._slots.release()
+
+    async def _classify(self, body: dict[str, str]) -> Classification:
         if not self.circuit.allow():
             raise NluUnavailable("no Rasa server answered lately; trying again shortly")
         try:

@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import httpx
@@ -174,3 +175,29 @@ def test_while_one_caller_tries_again_the_others_are_still_refused() -> None:
     assert not circuit.allow()  # the others wait for its answer
     circuit.succeeded()
     assert circuit.allow()
+
+
+async def test_a_burst_waits_here_and_a_busy_server_keeps_the_circuit_closed() -> None:
+    """Two requests in flight per server; the others wait here, and those that wait
+    longer than the timeout are told so without the server being taken for dead."""
+    asked: list[str] = []
+    parsing = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["text"])
+        await parsing.wait()  # the server is busy until the queued callers gave up
+        return httpx.Response(200, json=PARSE)
+
+    client = RasaClassifier(["http://busy"], timeout=0.2, transport=rasa(handler))
+    calls = [asyncio.create_task(client.classify(f"customer {n}")) for n in range(5)]
+    async with asyncio.timeout(5):  # the three waiting give up after the timeout
+        await asyncio.wait(calls[2:])
+    for call in calls[2:]:
+        with pytest.raises(NluTimeout, match="busy"):
+            call.result()
+    assert not any(call.done() for call in calls[:2])  # still being parsed
+    parsing.set()
+    assert [(await call).intent for call in calls[:2]] == ["order_status"] * 2
+    assert (await client.classify("the next one")).intent == "order_status"  # not refused
+    assert asked == ["customer 0", "customer 1", "the next one"]
+    await client.aclose()
