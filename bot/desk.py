@@ -79,7 +79,8 @@ class DeskWork:
         async with self.store.reading() as connection:
             conversation = await stored.conversation(connection, work.conversation_id or 0)
             assert conversation is not None
-            spot = await self._spot(connection, conversation)
+            at = work.job.at
+            spot = Spot(*at) if at else await self._spot(connection, conversation)
         await self.desk.note(spot, work.job.text, Attempt(work.id, work.attempt))
 
     async def mark_delivered(self, work: Work[MarkDelivered]) -> None:

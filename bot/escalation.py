@@ -33,6 +33,8 @@ class Escalation:
             customer = (
                 await people.customer(connection, waiting[1].customer_id) if waiting else None
             )
+            posted = waiting[1].thread_id if waiting else None
+            thread = await stored.thread(connection, posted) if posted else None
         config, now = self.conversations.config(), self.conversations.clock()
         due = reply_due(config, waiting[0]) if waiting else None
         if waiting is None or customer is None or due is None:
@@ -49,7 +51,9 @@ class Escalation:
         )
 
         async def record(tx: Tx) -> None:
-            await tx.enqueue(PostNote(text), conversation_id=conversation.id)
+            # In this assignee's thread, also if the conversation moved on before it runs.
+            at = (thread.place, thread.thread) if thread else None
+            await tx.enqueue(PostNote(text, at), conversation_id=conversation.id)
 
         return record
 

@@ -38,9 +38,12 @@ class PostInThread:
 
 @dataclass(frozen=True)
 class PostNote:
-    """A note for the employee in the conversation's thread: `DeskWork.post_note`."""
+    """A note for the employee in the conversation's thread: `DeskWork.post_note`. `at`
+    is the (place, thread) it belongs in when the conversation may have moved on by the
+    time it runs (a reminder for whoever had it then)."""
 
     text: str
+    at: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def decode(kind: str, payload: dict[str, Any]) -> Job:
         kind, payload = legacy.translate(kind, payload)
         if kind not in KINDS:
             raise UnknownJob(f"no job is called {kind!r}")
-        if kind == "card.update" and payload.get("at") is not None:
+        if isinstance(payload.get("at"), list):  # JSON has no tuples
             payload = {**payload, "at": tuple(payload["at"])}
         return KINDS[kind](**payload)
     except (TypeError, KeyError, ValueError) as exc:

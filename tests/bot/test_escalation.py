@@ -345,7 +345,7 @@ async def test_erasing_the_customer_erases_the_alert_that_names_them(tmp_path: P
             waiting = await queue.jobs(connection, "cancelled")
         # The reminder failed to post; the alert was queued behind it in the lane.
         assert {job.kind: job.payload for job in waiting} == {
-            "thread.note": {"text": "[erased]"},
+            "thread.note": {"text": "[erased]", "at": None},
             "team.alert": {"team_id": "", "text": "[erased]"},
         }
         assert harness.desk.alerts == []
