@@ -24,6 +24,8 @@ from tests.fakes.harness import Harness
 # later). Phrasings the shipped data does not cover; the first pair the shared model
 # sends elsewhere is used, so the test holds whichever pipeline trained it.
 CANDIDATES = [
+    ("will you buy back my old tent when I get a new one", "sales", "sales",
+     "can you buy back my old stove when I buy a new one"),
     ("do you take part-exchange on old kayaks", "sales", "sales",
      "can I part-exchange my old kayak with you"),
     ("I need a pro forma for our purchase order", "billing", "billing",
