@@ -31,12 +31,6 @@ from bot.tables import OutboxJob, inbox, outbox
 _PENDING: ColumnClause[str] = literal_column("'pending'")
 _ADD = insert(outbox).returning(outbox.c.id)
 _LOCK_LANE = text("SELECT pg_advisory_xact_lock(hashtext(:lane))")
-_AHEAD = (
-    select(outbox.c.id)
-    .where(outbox.c.lane == bindparam("lane"), outbox.c.status == _PENDING)
-    .where(outbox.c.id != bindparam("finishing"))
-    .limit(1)
-)
 _IN_LANES = (
     select(outbox.c.id)
     .where(outbox.c.lane.in_(bindparam("lanes", expanding=True)), outbox.c.status == _PENDING)
@@ -182,7 +176,7 @@ async def pending_in(connection: Connection, lane: str) -> bool:
     a job added when none is waiting is added once."""
     if connection.dialect.name == "postgresql":
         await connection.execute(_LOCK_LANE, {"lane": lane})
-    return (await connection.execute(_AHEAD, {"lane": lane, "finishing": 0})).first() is not None
+    return await pending_in_any(connection, [lane])
 
 
 async def pending_in_any(connection: Connection, lanes: Collection[str]) -> bool:
