@@ -113,8 +113,8 @@ class RasaServer:
             str(self.env.python), "-m", "rasa", "run", "--enable-api",
             "--model", str(self.model), "-i", self.host, "-p", str(self.port),
         ]  # fmt: skip
-        if self.token:
-            command += ["--auth-token", self.token]
+        if self.token:  # one word: a token may begin with "-", which Rasa's argparse
+            command.append(f"--auth-token={self.token}")  # would take for an option
         with self.log_file.open("ab") as output:
             self._process = await asyncio.create_subprocess_exec(
                 *command,

@@ -10,7 +10,8 @@ import pytest
 
 from bot.settings import load_routing_config
 from nlu import NluTimeout, NluUnavailable, RasaClassifier
-from nlu.service import NluService
+from nlu.server import RasaServer
+from nlu.service import NluService, environment, prepare_model
 from nlu.training import RasaProject
 from tests.conftest import ROOT, eventually
 
@@ -131,3 +132,18 @@ def gone(pid: int) -> bool:
         return "zombie" in Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return True
+
+
+async def test_a_token_that_begins_with_a_dash_starts_the_server(
+    nlu_service: NluService, tmp_path: Path
+) -> None:
+    """One random token in 64 does (token_urlsafe's alphabet has '-')."""
+    home = nlu_service.home
+    model = await asyncio.to_thread(prepare_model, home, RasaProject(), print)
+    token = "-starts-like-an-option"
+    async with RasaServer(
+        environment(home), model, log_file=tmp_path / "rasa.log", token=token
+    ) as server:
+        client = RasaClassifier([server.url], timeout=30.0)
+        assert (await client.classify("where is my order 12345")).intent == "order_status"
+        await client.aclose()

@@ -180,9 +180,11 @@ def _encoders(message: Message) -> list[str]:
 
 
 def _reader(message: Message) -> str | None:
-    """The encoder that read this message at parse time (none for an empty text)."""
-    found = [f for f in _sentence(message) if f.is_sparse()] and _encoders(message)
-    return found[0] if found else None
+    """The encoder that read this message at parse time (none for an empty text, which
+    reached no featurizer)."""
+    rows = _sentence(message)
+    dense = [f.origin for f in rows if f.is_dense()]
+    return dense[0] if dense and any(f.is_sparse() for f in rows) else None
 
 
 def _counts(messages: list[Message]) -> scipy.sparse.csr_matrix:
