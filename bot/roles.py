@@ -208,8 +208,9 @@ class EmployeeDesk(Protocol):
 
     async def erase_thread(self, spot: Spot) -> int:
         """Replace everything this app posted in the thread, the card included, with
-        ERASED_POST; what is replaced already is left, so a retry resumes. Returns how many
-        posts it replaced now."""
+        ERASED_POST (files it uploaded there are deleted, comment and all); what is
+        replaced already is left, so a retry resumes. Returns how many posts it replaced
+        or deleted now."""
 
     async def name_of(self, desk_user: str) -> str:
         """The name of someone on the desk who is not in the config."""

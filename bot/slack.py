@@ -168,9 +168,10 @@ class SlackDesk:
 
     async def erase_thread(self, spot: Spot) -> int:
         """Replace the app's posts in a thread (the card and the posts after it, each
-        marked with a job in its metadata) by ERASED_POST, with chat.update; found
-        with conversations.replies, page by page. Employees' own replies are theirs,
-        and stay. A thread that is gone has nothing left to replace."""
+        marked with a job in its metadata) by ERASED_POST, with chat.update, and delete
+        the files it uploaded there (SlackFiles.erase); found with conversations.replies,
+        page by page. Employees' own replies are theirs, and stay. A thread that is gone
+        has nothing left to replace."""
         replaced, cursor = 0, None
         while True:
             try:
@@ -185,6 +186,9 @@ class SlackDesk:
                     return replaced
                 raise
             for message in page.get("messages") or ():
+                if await self.files.erase(spot, message):
+                    replaced += 1
+                    continue
                 ours = (message.get("metadata") or {}).get("event_type") == _MARKER
                 if not ours or message.get("text") == ERASED_POST:
                     continue

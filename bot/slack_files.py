@@ -1,11 +1,12 @@
 """Files on Slack: a customer's file uploaded into the conversation's thread, where the
 employee sees it inline (the external upload: files.getUploadURLExternal, the bytes to
 the URL it gives, files.completeUploadExternal), found rather than uploaded again when a
-retry follows a lost answer; and the Slack error behind an outbox instruction."""
+retry follows a lost answer, and deleted again when its customer is erased; and the
+Slack error behind an outbox instruction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,7 @@ _REFUSED = {
     "file_uploads_disabled", "file_uploads_except_images_disabled", "file_type_not_allowed",
     "file_upload_size_restricted", "missing_scope", "not_allowed_token_type",
 }  # fmt: skip
+_GONE = {"file_not_found", "file_deleted"}  # files.delete's answers once it is done
 
 
 def error_of(exc: Exception) -> str | None:
@@ -38,6 +40,7 @@ class SlackFiles:
         self.client = client
         self.pacer = pacer
         self.call = call
+        self._me: tuple[str, str] | None = None  # the app's bot user and bot ids
 
     async def upload(self, spot: Spot, text: str, file: FileContent, attempt: Attempt) -> None:
         """`file` in the thread, with `text` as its message; GiveUp if the workspace
@@ -58,6 +61,36 @@ class SlackFiles:
             if (error := error_of(exc)) in _REFUSED:
                 raise GiveUp(f"Slack refused the file: {error}") from exc
             raise
+
+    async def erase(self, spot: Spot, message: Mapping[str, Any]) -> bool:
+        """Whether `message` (from conversations.replies) is a share of files the app
+        uploaded; if so the files go (files.delete) and then the message with its
+        comment (chat.delete). Uploads carry no metadata, so the share is known by its
+        author, the app's bot user; employees' shares are theirs, and stay. What is
+        gone already counts as done, so a retry resumes."""
+        if not message.get("files") or not await self._ours(message):
+            return False
+        for file in message["files"]:  # tombstones too: deleted already is done
+            await self.pacer.wait(spot.place)
+            try:
+                await self.call(self.client.files_delete(file=file["id"]))
+            except RetryLater as exc:
+                if error_of(exc) not in _GONE:
+                    raise
+        await self.pacer.wait(spot.place)
+        try:
+            await self.call(self.client.chat_delete(channel=spot.place, ts=message["ts"]))
+        except RetryLater as exc:
+            if error_of(exc) != "message_not_found":  # deleted with its last file
+                raise
+        return True
+
+    async def _ours(self, message: Mapping[str, Any]) -> bool:
+        if self._me is None:  # auth.test once: the ids never change
+            found = await self.call(self.client.auth_test())
+            self._me = (str(found["user_id"]), str(found.get("bot_id") or ""))
+        user, bot = self._me
+        return message.get("user") == user or (bot != "" and message.get("bot_id") == bot)
 
     async def fetch(self, reference: str) -> FileContent:
         """A file shared on Slack, by its id: files.info, then its private download URL

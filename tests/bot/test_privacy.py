@@ -1,6 +1,7 @@
 """Data protection: a customer's data exported, then erased (in every table, and on the
 desk through the outbox, retried like any post), the conversations still counted;
-retention with a clock the test moves; the admin API and the command line."""
+retention with a clock the test moves; the command line. (The admin API, and the desk
+over real HTTP: test_privacy_http.py.)"""
 
 import asyncio
 import json
@@ -16,19 +17,14 @@ from sqlmodel import SQLModel
 from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
 from bot.privacy import ADDRESS, RETENTION_LANE, Privacy, UnknownCustomer
-from bot.roles import ERASED_POST
 from bot.store import Connection, queue
 from bot.store import conversations as stored
 from bot.store.privacy import ERASED
 from bot.tables import erasures, inbox, messages, outbox
 from routing import ConfigError
-from tests.bot.test_admin import call
 from tests.bot.test_cli import frontdesk as run_frontdesk
-from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text
+from tests.fakes.frontdesk import always_open_text
 from tests.fakes.harness import Harness, config_from
-from tests.fakes.slack import FakeSlack
-from tests.fakes.visitor import Visitor
 
 CHARGED = "I was charged twice for my subscription this month"
 CARD = "my card ends in 4242, write to ada.lovelace@example.com"
@@ -272,75 +268,6 @@ def test_a_bad_retention_is_refused_naming_key_and_line(section: str, problem: s
 def test_retention_is_read_in_days() -> None:
     assert with_retention(365).retention.messages == timedelta(days=365)
     assert with_retention(None).retention.messages is None
-
-
-# The app over HTTP, with Slack's double ------------------------------------------------
-
-
-async def test_the_admin_api_exports_and_erases_and_slack_posts_are_replaced_after_a_429(
-    frontdesk: Frontdesk, slack: FakeSlack
-) -> None:
-    async with Visitor(frontdesk.url) as visitor:
-        await visitor.say(CHARGED)
-        await visitor.message(lambda m: "introduces" in m)
-        await visitor.say(CARD)
-        token = visitor.token
-    await eventually(lambda: _async(len(slack.posts) >= 2))
-    [listed] = (await call(frontdesk, "GET", "/admin/conversations")).json()["conversations"]
-    customer = listed["customer_id"]
-
-    exported = (await call(frontdesk, "GET", f"/admin/customers/{customer}/export")).json()
-    said = [m["body"] for c in exported["conversations"] for m in c["messages"]]
-    assert CHARGED in said
-    assert CARD in said
-    [contact] = exported["contacts"]
-    assert contact["channel"] == "web"
-    assert "hash" in contact["address_is"]
-    assert token is not None
-    assert token not in json.dumps(exported)
-
-    slack.fail_next("chat.update", 429, retry_after=1)
-    response = await call(frontdesk, "POST", f"/admin/customers/{customer}/erase")
-    assert response.status_code == 200
-    assert response.json()["erasure"]["messages"] == len(said)
-
-    [(place, thread)] = {(p["channel"], p.get("thread_ts") or p["ts"]) for p in slack.posts}
-    ours = [p for p in slack.posts if p["channel"] == place and thread in (p["ts"], p.get("thread_ts"))]  # fmt: skip
-    assert len(ours) >= 2  # the card, the customer's second message
-
-    async def replaced() -> bool:
-        return all((place, p["ts"]) in slack.edited for p in ours)
-
-    await eventually(replaced)
-    for post in ours:
-        edit = slack.edited[(place, post["ts"])]
-        assert (edit["text"], edit["blocks"]) == (ERASED_POST, [])
-    assert slack.calls.count("chat.update") == len(ours) + 1  # one answered 429
-
-    [after] = (await call(frontdesk, "GET", "/admin/conversations")).json()["conversations"]
-    assert (after["id"], after["intent"], after["status"]) == (listed["id"], "billing", "closed")
-
-    updates = len(slack.updates)
-    again = await call(frontdesk, "POST", f"/admin/customers/{customer}/erase")
-    assert again.status_code == 200
-    await eventually(lambda: _jobs_done(frontdesk))
-    assert len(slack.updates) == updates  # nothing left to replace
-
-    for method, action in (("GET", "export"), ("POST", "erase")):
-        missing = await call(frontdesk, method, f"/admin/customers/999/{action}")
-        assert (missing.status_code, missing.json()) == (404, {"error": "no customer 999"})
-
-
-async def _async(value: bool) -> bool:
-    return value
-
-
-async def _jobs_done(frontdesk: Frontdesk) -> bool:
-    async with frontdesk.store.reading() as connection:
-        found = await connection.execute(
-            select(outbox.c.id).where(outbox.c.kind == "desk.erase", outbox.c.status == "pending")
-        )
-        return found.first() is None
 
 
 # The command line ---------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """A Slack Web API double on 127.0.0.1 (the methods Frontdesk calls), which records what
-it was sent and can answer 429, 5xx or lose a response; and a sender of signed events."""
+it was sent and can answer 429, 5xx or lose a response; and (from slack_events.py) a
+sender of signed events."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -14,17 +13,30 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.fakes.slack_events import (
+    BOT_USER,
+    SIGNING_SECRET,
+    event_callback,
+    press,
+    send_event,
+    sign,
+    slash_command,
+    thread_reply,
+)
+
+__all__ = [
+    "APP_TOKEN", "BOT_TOKEN", "BOT_USER", "SIGNING_SECRET", "FakeSlack", "Fault",
+    "event_callback", "press", "send_event", "sign", "slash_command", "thread_reply",
+]  # fmt: skip
+
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
-SIGNING_SECRET = "test-signing-secret"
-BOT_USER = "UBOTFRONT"
 
 
 @dataclass
@@ -48,6 +60,7 @@ class FakeSlack:
     edited: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (channel, ts)
     reactions: list[dict[str, Any]] = field(default_factory=list)  # channel, timestamp, name
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id: name, title, data
+    deleted: list[dict[str, Any]] = field(default_factory=list)  # chat.delete and files.delete
     away: set[str] = field(default_factory=set)  # users.getPresence says "away"
     dnd: dict[str, dict[str, Any]] = field(default_factory=dict)  # dnd.info's answer, by user
     slow: dict[str, float] = field(default_factory=dict)  # method -> s before it answers
@@ -196,6 +209,10 @@ class FakeSlack:
             self.updates.append(args)
             self.edited[where] = args
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "chat.delete":
+            return self._delete_message(args)
+        if method == "files.delete":
+            return self._delete_file(args)
         if method == "users.info":
             user = str(args["user"])
             name = self.users.get(user, "Someone Else")
@@ -245,11 +262,36 @@ class FakeSlack:
             if file is None or file["data"] is None or len(file["data"]) != file["length"]:
                 return {"ok": False, "error": "file_not_found"}
             file["title"] = given.get("title") or file["name"]
-            shared.append({"id": file["id"], "name": file["name"], "title": file["title"]})
+            file["user"] = BOT_USER  # the uploader: only it (or an admin) may delete it
+            shared.append({"id": file["id"], "name": file["name"], "title": file["title"],
+                           "user": BOT_USER})  # fmt: skip
         ts = self._new_ts()
         self.posts.append({"channel": args["channel_id"], "thread_ts": args.get("thread_ts"),
-                           "ts": ts, "text": args.get("initial_comment", ""), "files": shared})  # fmt: skip
+                           "ts": ts, "text": args.get("initial_comment", ""), "files": shared,
+                           "user": BOT_USER})  # fmt: skip
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def _delete_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.delete: the app's own message goes (as Slack's, its thread's replies stay)."""
+        where = (args.get("channel"), args.get("ts"))
+        found = [p for p in self.posts if (p["channel"], p["ts"]) == where]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        self.posts.remove(found[0])
+        self.deleted.append({"method": "chat.delete", "channel": where[0], "ts": where[1]})
+        return {"ok": True, "channel": where[0], "ts": where[1]}
+
+    def _delete_file(self, args: dict[str, Any]) -> dict[str, Any]:
+        """files.delete: a bot token deletes only what it uploaded; a message that shared
+        the file lists it as a tombstone from then on."""
+        file = self.files.get(str(args.get("file")))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        if file.get("user") != BOT_USER:
+            return {"ok": False, "error": "cant_delete_file"}
+        del self.files[file["id"]]
+        self.deleted.append({"method": "files.delete", "file": file["id"]})
+        return {"ok": True}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel's messages, or a thread's (its parent first), as edited; metadata
@@ -265,18 +307,20 @@ class FakeSlack:
             if thread is not None and thread not in (p["ts"], p.get("thread_ts")):
                 continue
             now = {**p, **self.edited.get((p["channel"], p["ts"]), {})}
-            message = {
-                "type": "message",
-                "bot_id": "BFRONT",
-                "ts": p["ts"],
-                "text": now.get("text"),
-            }
+            message = {"type": "message", "ts": p["ts"], "text": now.get("text")}
+            if p.get("user", BOT_USER) == BOT_USER:  # the app's (a test may add others')
+                message["bot_id"] = "BFRONT"
             if p.get("thread_ts"):
                 message["thread_ts"] = p["thread_ts"]
             if metadata and p.get("metadata"):
                 message["metadata"] = p["metadata"]
+            if p.get("user"):
+                message["user"] = p["user"]
             if p.get("files"):
-                message["files"] = p["files"]
+                message["files"] = [
+                    f if f["id"] in self.files else {"id": f["id"], "mode": "tombstone"}
+                    for f in p["files"]
+                ]
             found.append(message)
         start = (
             int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:"))
@@ -324,84 +368,3 @@ async def _arguments(request: Request) -> dict[str, Any]:
         if isinstance(args.get(key), str):
             args[key] = json.loads(args[key])
     return args
-
-
-def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    stamp = str(timestamp if timestamp is not None else int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
-
-
-_event_ids = itertools.count(1)
-
-
-def thread_reply(
-    channel: str, thread_ts: str, user: str, text: str, ts: str | None = None
-) -> dict[str, Any]:
-    return {
-        "type": "message", "channel": channel, "user": user, "text": text,
-        "ts": ts or f"{time.time():.6f}", "thread_ts": thread_ts, "channel_type": "im" if channel.startswith("D") else "channel",
-    }  # fmt: skip
-
-
-def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    return {
-        "token": "unused", "team_id": "TACME", "api_app_id": "AFRONT", "type": "event_callback",
-        "event": event, "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
-        "authorizations": [{"team_id": "TACME", "user_id": BOT_USER, "is_bot": True}],
-    }  # fmt: skip
-
-
-async def send_event(
-    app_url: str,
-    event: dict[str, Any],
-    *,
-    event_id: str | None = None,
-    headers: dict[str, str] | None = None,
-    retry_num: int | None = None,
-) -> httpx.Response:
-    """POST an event callback to the app as Slack would, signed unless `headers` say otherwise."""
-    body = json.dumps(event_callback(event, event_id))
-    sent = {"Content-Type": "application/json", **(headers if headers is not None else sign(body))}
-    if retry_num is not None:
-        sent |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-    async with httpx.AsyncClient() as client:
-        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)
-
-
-async def press(
-    app_url: str,
-    user: str,
-    action: dict[str, Any],
-    channel: str = "D0",
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """A block action (a button or menu in a card), as Slack posts it: a signed form."""
-    payload = {
-        "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "TACME"},
-        "team": {"id": "TACME"}, "api_app_id": "AFRONT", "token": "unused", "trigger_id": "1.2.3",
-        "container": {"type": "message", "channel_id": channel}, "channel": {"id": channel},
-        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
-    }  # fmt: skip
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-    sent = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        **(headers if headers is not None else sign(body)),
-    }
-    async with httpx.AsyncClient() as client:
-        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)
-
-
-async def slash_command(
-    app_url: str, user: str, text: str, command: str = "/frontdesk"
-) -> httpx.Response:
-    """A slash command, as Slack posts it: a signed form of fields (no `payload`)."""
-    body = urllib.parse.urlencode(
-        {"token": "unused", "team_id": "TACME", "team_domain": "acme", "channel_id": "D0",
-         "channel_name": "directmessage", "user_id": user, "user_name": user.lower(),
-         "command": command, "text": text, "api_app_id": "AFRONT", "trigger_id": "1.2.3",
-         "response_url": "https://hooks.slack.invalid/commands/1"}
-    )  # fmt: skip
-    sent = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-    async with httpx.AsyncClient() as client:
-        return await client.post(f"{app_url}/slack/events", content=body, headers=sent)
