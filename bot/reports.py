@@ -2,7 +2,8 @@
 how fast people answer, whether customers reach their person again, where routing
 sends conversations that are then transferred, what the bot did not understand, and
 how customers feel per topic. Read from the store, figured in bot/figures.py; every
-part is a table (`PARTS`)."""
+part is a table (`PARTS`). An erased message (a customer's erasure, or retention)
+still counts where conversations are counted, but its words are not read."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.figures import (
 )
 from bot.sentiment import score
 from bot.store import Store, history
+from bot.store.privacy import ERASED
 from routing import RoutingConfig
 
 PARTS = (
@@ -47,6 +49,7 @@ async def report(store: Store, config: RoutingConfig, period: Period) -> dict[st
         started = await history.created(connection, earlier.start, period.end)
         given = await history.assignments_of_customers(connection, earlier.start, period.end)
         said = await history.said(connection, earlier.start, period.end)
+    said = [m for m in said if m.body != ERASED]  # no "erased" topic, no 0.0 feelings
     buckets, topics = volume(started, period)
     teams, people, trend = first_responses(given, period, config)
     intents = {c.id: c.intent for c in started}

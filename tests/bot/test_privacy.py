@@ -17,12 +17,14 @@ from sqlmodel import SQLModel
 from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
 from bot.privacy import ADDRESS, RETENTION_LANE, Privacy, UnknownCustomer
+from bot.reports import report
 from bot.store import Connection, queue
 from bot.store import conversations as stored
 from bot.store.privacy import ERASED
 from bot.tables import erasures, inbox, messages, outbox
 from routing import ConfigError
 from tests.bot.test_cli import frontdesk as run_frontdesk
+from tests.bot.test_reports import DAY, rows
 from tests.fakes.frontdesk import always_open_text
 from tests.fakes.harness import Harness, config_from
 
@@ -159,6 +161,36 @@ async def test_an_export_holds_everything_and_an_erasure_leaves_none_of_it(
         assert exported["customer"]["name"] is None
         assert exported["contacts"] == exported["link_codes"] == exported["inbound"] == []
         assert len(exported["erasures"]) == 2
+
+
+async def test_reports_count_erased_conversations_but_read_none_of_their_words(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Eve (not understood) and Fay (billing, answered) are erased; Gus (billing) is not."""
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        eve, fay, gus = (harness.customer(name) for name in ("eve", "fay", "gus"))
+        await eve.says("do you ship to Iceland")
+        await eve.says("shipping to Iceland please")
+        await fay.says(CHARGED)
+        harness.clock.advance(minutes=4)
+        await harness.employee(harness.desk.cards[-1][1].employee.id).writes(REPLY)
+        await gus.says(CHARGED)
+        await gus.says("this is unacceptable")
+        for erased in (eve, fay):
+            await harness.privacy.erase(await erased.id(), "a test")
+        await harness.settle()
+        parts = await report(harness.store, harness.config, DAY)
+    assert rows(parts["volume"], "topic", "conversations") == [("(unknown)", 1), ("billing", 2)]
+    # Fay answered 4 minutes after she wrote (erased, still counted); Gus and Eve waiting.
+    assert rows(parts["first_response_teams"], "team", "replies", "waiting", "p50_seconds") == [
+        ("billing", 1, 1, 240.0),
+        ("support", 0, 1, None),
+    ]
+    assert parts["not_understood"] == []  # not a group of "[erased]" messages
+    assert rows(parts["sentiment_topics"], "topic", "messages", "average") == [
+        ("billing", 2, -1.0)  # Gus's alone, not diluted by erased messages read as 0.0
+    ]
+    assert rows(parts["most_negative"], "topic", "average", "worst") == [("billing", -1.0, CHARGED)]
 
 
 async def test_a_missing_customer_is_said_so(tmp_path: Path) -> None:

@@ -69,6 +69,10 @@ async def test_the_admin_api_exports_and_erases_and_slack_posts_are_replaced_aft
 
     [after] = (await call(frontdesk, "GET", "/admin/conversations")).json()["conversations"]
     assert (after["id"], after["intent"], after["status"]) == (listed["id"], "billing", "closed")
+    parts = (await call(frontdesk, "GET", "/admin/report")).json()["parts"]
+    assert [(r["topic"], r["conversations"]) for r in parts["volume"]] == [("billing", 1)]
+    # Erased words are not read: no group of "[erased]", no 0.0 feelings about billing.
+    assert parts["not_understood"] == parts["sentiment_topics"] == parts["sentiment"] == []
 
     updates = len(slack.updates)
     again = await call(frontdesk, "POST", f"/admin/customers/{customer}/erase")
