@@ -1,6 +1,7 @@
 """The console's Roster and Audit log pages: who is at work now, their open load against
-max_open, an away toggle each (an audited change, as `PUT /admin/employees/{id}/away`),
-the next shift, each person's book of customers; and every change admins made."""
+max_open, how fast they usually reply, an away toggle each (an audited change, as
+`PUT /admin/employees/{id}/away`), the next shift, each person's book of customers; and
+every change admins made."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ class RosterPages:
                 f"{person['open_conversations']} of {person['max_open']}"
                 f'<meter min="0" max="{person["max_open"]}" value="{person["open_conversations"]}"'
                 f' aria-label="Load of {escape(person["name"])}"></meter>',
+                _usually(person["usually_replies_within"]),
                 f"{escape(person['next_shift'] or 'now')}<br><small>{escape(person['hours'])}"
                 "</small>",
                 toggle,
@@ -72,7 +74,7 @@ class RosterPages:
             body += status(request.query_params["done"])
         body += table(
             f"Who is at work at {now:%Y-%m-%d %H:%M} UTC",
-            ["Person", "Teams", "Now", "Open / max_open", "Next shift", "Away"],
+            ["Person", "Teams", "Now", "Open / max_open", "Usually replies", "Next shift", "Away"],
             rows,
         )
         body += (
@@ -130,6 +132,13 @@ def audit_table(caption: str, found: list[AuditEntry], *, changes: bool = True) 
         for e in found
     ]
     return table(caption, [*head, "Before", "After"] if changes else head, rows)
+
+
+def _usually(within: str | None) -> str:
+    """The reply time the bot promises customers for this person (GET /admin/roster's)."""
+    if within is None:
+        return "<small>not known: too few replies lately (their hours are promised)</small>"
+    return f"within {escape(within)}"
 
 
 def _change(value: dict[str, object] | None) -> str:

@@ -5,6 +5,7 @@ moves), called through ASGI as a browser would, with the session cookie and CSRF
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.access import Access
+from bot.admin import roster_rows
 from bot.admin_console import AdminConsole
 from bot.app import create_app
 from bot.config_api import ConfigApi
@@ -24,8 +26,9 @@ from bot.openapi import describe
 from bot.sign_in import SignIn
 from bot.store import conversations as stored
 from bot.store.transcripts import transcript
+from tests.bot.test_escalation import seed_replies
 from tests.fakes.frontdesk import always_open_config, always_open_text, settings_for
-from tests.fakes.harness import Harness
+from tests.fakes.harness import T0, Harness
 
 SITE = "http://frontdesk.test"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Origin": SITE}
@@ -205,6 +208,21 @@ async def test_an_away_toggle_is_audited(console: Console) -> None:
     audit = (await console.client.get("/admin/console/audit")).text
     assert "employee.away" in audit
     assert "priya" in audit
+
+
+async def test_the_roster_says_how_fast_each_person_usually_replies(console: Console) -> None:
+    harness = console.harness
+    await seed_replies(harness.store, "priya", [8, 9, 10, 11, 45], T0 - timedelta(days=2))
+    page = (await console.client.get("/admin/console/roster")).text
+    assert '<th scope="col">Usually replies</th>' in page
+    async with harness.store.reading() as connection:
+        people = await roster_rows(connection, console.versions.config, harness.clock())
+    billing = ("Priya Sharma", "Tomás García")
+    rows = {p["name"]: p["usually_replies_within"] for p in people if p["name"] in billing}
+    assert rows == {"Priya Sharma": "about 10 minutes", "Tomás García": None}  # the API's
+    priya, tomas = (page.split(f"<td>{name}</td>")[1].split("</tr>")[0] for name in billing)
+    assert "<td>within about 10 minutes</td>" in priya
+    assert "<td><small>not known: too few replies lately" in tomas
 
 
 async def test_the_report_speaks_to_people_and_keeps_the_api_keys(console: Console) -> None:
