@@ -33,20 +33,43 @@ OFFICE_HOURS = 'hours: {timezone: Europe/London, mon-fri: "09:00-17:30"}'
 MONDAY_EVENING = datetime(2026, 11, 23, 17, 25, tzinfo=UTC)  # London is on UTC in November
 
 
-def escalating(text: str, extra: str = "") -> RoutingConfig:
-    """A config whose conversations need a first reply within 15 minutes of work."""
+def escalating_text(text: str, extra: str = "", *, remind_at: float = 0.5) -> str:
+    """config.yml text whose conversations need a first reply within 15 minutes of work
+    (unless a team says otherwise), with a reminder at `remind_at` of that."""
     text = re.sub(r"^escalation:.*\n", "", text, flags=re.MULTILINE)  # config.yml's
-    return config_from(f"{text}\nescalation: {{first_reply_within: 15m, remind_at: 0.5}}\n{extra}")
+    escalation = f"{{first_reply_within: 15m, remind_at: {remind_at}}}"
+    return f"{text}\nescalation: {escalation}\n{extra}"
+
+
+def escalating(text: str, extra: str = "") -> RoutingConfig:
+    return config_from(escalating_text(text, extra))
 
 
 def around_the_clock(extra: str = "") -> RoutingConfig:
     return escalating(always_open_text(), extra)
 
 
-def office_hours(extra: str = "") -> RoutingConfig:
+def office_hours_text(extra: str = "") -> str:
     """Everyone at work Monday to Friday, 09:00-17:30 in London."""
     text = re.sub(r"hours: \{[^}]*\}", OFFICE_HOURS, (ROOT / "config.yml").read_text())
-    return escalating(text, extra)
+    return escalating_text(text, extra)
+
+
+def office_hours(extra: str = "") -> RoutingConfig:
+    return config_from(office_hours_text(extra))
+
+
+def billing(text: str, fields: str) -> str:
+    """`text` with the billing team's `slack_channel: null` replaced by `fields`."""
+    team = "{id: billing, name: Billing, slack_channel: null}"
+    return text.replace(team, team.replace(", slack_channel: null}", f", {fields}}}"))
+
+
+def priya_off(text: str, day: str) -> str:
+    """`text` with a personal holiday for Priya (the first employee of billing)."""
+    return text.replace(
+        "    teams: [billing]\n", f"    teams: [billing]\n    holidays: [{day}]\n", 1
+    )
 
 
 async def seed_replies(store: Store, employee: str, minutes: list[float], before: datetime) -> None:
@@ -140,6 +163,29 @@ async def test_a_reminder_then_the_next_person_takes_over(
         assert ada.saw[-1] == "Tomás García: Tomás here, refunded."
 
 
+async def test_a_teams_own_deadline_and_reminder_share_are_kept(tmp_path: Path) -> None:
+    """Billing gives an hour, not the 15 minutes for everyone, and reminds at 0.8 of it."""
+    text = escalating_text(billing(always_open_text(), "first_reply_within: 1h"), remind_at=0.8)
+    async with Harness(tmp_path, config=config_from(text)) as harness:
+        await harness.customer("ada").says(CHARGED)
+        for minutes, notes, cards in [
+            (15, 0, 1),
+            (47.9, 0, 1),
+            (48, 1, 1),
+            (59.9, 1, 1),
+            (60, 2, 2),
+        ]:
+            harness.clock.now = T0 + timedelta(minutes=minutes)
+            await harness.settle()
+            assert (len(harness.desk.notes), len(harness.desk.cards)) == (notes, cards), minutes
+        reminder, handover = (note for _, note in harness.desk.notes)
+        assert "by today at 11:00 (Europe/London time)" in reminder
+        assert "Handed over to Tomás García" in handover
+        card = harness.desk.cards[-1][1]
+        assert card.employee.id == "tomas"
+        assert any("had not replied within 1 hour of working time" in r for r in card.reasons)
+
+
 async def test_a_reply_cancels_the_reminder_and_the_escalation(tmp_path: Path) -> None:
     async with Harness(tmp_path, config=around_the_clock()) as harness:
         ada = harness.customer("ada")
@@ -202,11 +248,8 @@ async def test_working_time_stops_at_the_end_of_the_day_and_skips_a_holiday(
 
 
 async def test_a_person_on_holiday_is_passed_over(tmp_path: Path) -> None:
-    text = re.sub(r"hours: \{[^}]*\}", OFFICE_HOURS, (ROOT / "config.yml").read_text())
-    priya_off = text.replace(
-        "    teams: [billing]\n", "    teams: [billing]\n    holidays: [2026-11-23]\n", 1
-    )
-    async with Harness(tmp_path, config=escalating(priya_off)) as harness:
+    config = config_from(priya_off(office_hours_text(), "2026-11-23"))
+    async with Harness(tmp_path, config=config) as harness:
         await harness.customer("ada").says(CHARGED)
         card = harness.desk.cards[-1][1]
         assert card.employee.id == "tomas"
@@ -214,10 +257,7 @@ async def test_a_person_on_holiday_is_passed_over(tmp_path: Path) -> None:
 
 
 async def test_with_nobody_else_available_the_team_channel_is_alerted(tmp_path: Path) -> None:
-    text = always_open_text().replace(
-        "{id: billing, name: Billing, slack_channel: null}",
-        "{id: billing, name: Billing, slack_channel: C0BILLING}",
-    )
+    text = billing(always_open_text(), "slack_channel: C0BILLING")
     async with Harness(tmp_path, config=escalating(text)) as harness:
         async with harness.store.transaction() as connection:
             await stored.set_away(connection, "tomas", True, T0)
@@ -328,10 +368,7 @@ async def test_over_http_the_thread_gets_the_reminder_and_the_next_person_a_card
 
 
 async def test_erasing_the_customer_erases_the_alert_that_names_them(tmp_path: Path) -> None:
-    text = always_open_text().replace(
-        "{id: billing, name: Billing, slack_channel: null}",
-        "{id: billing, name: Billing, slack_channel: C0BILLING}",
-    )
+    text = billing(always_open_text(), "slack_channel: C0BILLING")
     async with Harness(tmp_path, config=escalating(text)) as harness:
         async with harness.store.transaction() as connection:
             await stored.set_away(connection, "tomas", True, T0)
