@@ -148,7 +148,7 @@ class TelegramChannel:
         self.secret = settings.telegram_webhook_secret or derived(
             settings.telegram_bot_token, "webhook"
         )
-        self.files = TelegramFiles(self.bot, settings)
+        self.files = TelegramFiles(self.bot, settings, self.outbox.clock)
         self.ratings = TelegramRatings(self.bot, customers.conversations)
         self._poller: asyncio.Task[None] | None = None
         self.pacer = Pacer(_PER_CHAT_PER_SECOND)

@@ -5,8 +5,6 @@ SVG, which can carry script) is a download."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from bot.outbox import GiveUp, RetryLater
 from bot.roles import FileSource
+from bot.signed_links import SignedLinks
 from bot.store import Store
 from bot.store.messages import message_in_conversation
 from bot.tables import Message
@@ -30,23 +29,21 @@ class WidgetFiles:
     def __init__(
         self, secret: str, store: Store, source: FileSource, clock: Callable[[], datetime]
     ) -> None:
-        self._key = hmac.new(secret.encode(), b"frontdesk-widget-files", hashlib.sha256).digest()
+        self.signed = SignedLinks(secret, "widget-files", clock, LIFETIME)
         self.store = store
         self.source = source
-        self.clock = clock
 
     def links(self, message: Message) -> list[dict[str, Any]]:
         """The files of a message as the widget shows them, each with its link (a path
         on this server)."""
-        expires = int(self.clock().timestamp()) + LIFETIME
         return [
             {
                 "name": file["name"],
                 "type": file["type"],
                 "size": file["size"],
                 "inline": file["type"] in _INLINE,
-                "url": f"/widget/files/{message.id}/{index}?expires={expires}"
-                f"&sig={self._sign(message.id or 0, index, expires)}",
+                "url": f"/widget/files/{message.id}/{index}?"
+                + self.signed.query(f"{message.id}:{index}"),
             }
             for index, file in enumerate(message.details.get("files") or [])
         ]
@@ -55,18 +52,10 @@ class WidgetFiles:
         """GET /widget/files/{message}/{index}?expires=...&sig=...: 403 unless signed and
         not expired; 404 for no such file; 410 once it is gone from the desk."""
         message_id, index = request.path_params["message_id"], request.path_params["index"]
-        expires, given = (
-            request.query_params.get("expires", ""),
-            request.query_params.get("sig", ""),
-        )
-        signed = (
-            expires.isdigit()
-            and len(expires) < 12
-            and hmac.compare_digest(
-                given.encode(), self._sign(message_id, index, int(expires)).encode()
-            )
-        )
-        if not signed or int(expires) < self.clock().timestamp():
+        query = request.query_params
+        if not self.signed.valid(
+            f"{message_id}:{index}", query.get("expires", ""), query.get("sig", "")
+        ):
             return PlainTextResponse("this link is not signed, or has expired", status_code=403)
         try:
             async with self.store.reading() as connection:
@@ -91,7 +80,3 @@ class WidgetFiles:
         }
         media_type = file["type"] if inline else "application/octet-stream"
         return Response(content.data, media_type=media_type, headers=headers)
-
-    def _sign(self, message_id: int, index: int, expires: int) -> str:
-        signed = f"{message_id}:{index}:{expires}".encode()
-        return hmac.new(self._key, signed, hashlib.sha256).hexdigest()[:32]

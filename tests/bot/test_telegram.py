@@ -17,10 +17,12 @@ from telegram import Bot, Update
 
 from bot.tables import Inbound, Message, OutboxJob, Rating
 from bot.telegram import to_inbound
+from bot.telegram_files import LIFETIME as TELEGRAM_LINK_LIFETIME
 from bot.telegram_parts import TEXT_LIMIT, split
 from tests.bot.test_files import shared
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.harness import Clock
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import free_port
 from tests.fakes.slack import FakeSlack, press, send_event, thread_reply
@@ -336,26 +338,40 @@ async def test_a_photo_is_uploaded_into_the_thread_once_a_lost_answer_notwithsta
     assert len(slack.files) == 1
 
 
-async def test_a_photo_slack_refuses_reaches_the_thread_as_a_link_employees_can_open(
-    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+async def test_a_photo_slack_refuses_reaches_the_thread_as_a_link_that_expires(
+    tmp_path: Path, fake_rasa: FakeRasa, tg: FakeTelegram, slack: FakeSlack
 ) -> None:
-    await deliver(app, text(CHAT, CHARGED_TWICE))
-    posted = await card(slack)
-    slack.fail_next("files.getUploadURLExternal", 200, error="file_uploads_disabled")
-    await deliver(app, photo(CHAT, "here is the bank statement"))
+    port, clock = free_port(), Clock()
+    settings = telegram_settings(tmp_path, fake_rasa.url, slack, tg, port, webhook=True)
+    async with Frontdesk(settings, port, clock=clock) as app:
+        await deliver(app, text(CHAT, CHARGED_TWICE))
+        posted = await card(slack)
+        slack.fail_next("files.getUploadURLExternal", 200, error="file_uploads_disabled")
+        await deliver(app, photo(CHAT, "here is the bank statement"))
 
-    async def in_thread() -> list[dict[str, Any]]:
-        return slack.posts_in(posted["channel"], posted["ts"])
+        async def in_thread() -> list[dict[str, Any]]:
+            return slack.posts_in(posted["channel"], posted["ts"])
 
-    note = (await eventually(in_thread))[0]  # type: ignore[index]
-    assert "here is the bank statement" in note["text"]
-    assert "sent a photo" in note["text"]
-    link = note["text"].split("<")[1].split("|")[0]
-    assert link.startswith(f"{app.url}/telegram/files/photo-{CHAT}?sig=")
-    assert BOT_TOKEN not in note["text"]
-    async with httpx.AsyncClient() as client:
-        assert (await client.get(link)).content == FILE_BYTES
-        assert (await client.get(link.replace("sig=", "sig=0"))).status_code == 403
+        note = (await eventually(in_thread))[0]  # type: ignore[index]
+        assert "here is the bank statement" in note["text"]
+        assert "sent a photo" in note["text"]
+        link = note["text"].split("<")[1].split("|")[0]
+        expires = int(clock.now.timestamp()) + TELEGRAM_LINK_LIFETIME
+        assert link.startswith(f"{app.url}/telegram/files/photo-{CHAT}?expires={expires}&sig=")
+        assert BOT_TOKEN not in note["text"]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(link)).content == FILE_BYTES
+            assert (await client.get(link.replace("sig=", "sig=0"))).status_code == 403
+            later = link.replace(f"expires={expires}", f"expires={expires + 3600}")
+            assert (await client.get(later)).status_code == 403  # its signature is for then
+            clock.advance(seconds=TELEGRAM_LINK_LIFETIME)
+            assert (await client.get(link)).content == FILE_BYTES  # its last second
+            clock.advance(seconds=1)
+            expired = await client.get(link)
+            assert (expired.status_code, expired.text) == (
+                403,
+                "this link is not signed, or has expired",
+            )
 
 
 async def test_an_edit_is_shown_as_an_edit(
