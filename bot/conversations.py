@@ -14,6 +14,7 @@ from bot.jobs import Deliver, Escalate, Remind
 from bot.metrics import Metrics
 from bot.outbox import Outbox, Tx
 from bot.presenter import introduction
+from bot.presenter import within as in_words
 from bot.reply_times import usual_reply
 from bot.roles import Channels, EmployeeDesk, Person
 from bot.store import Connection, Store
@@ -176,7 +177,9 @@ class Conversations:
             decision, config, previous, now,
             handed_over_by=handed_over_by, escalated_from=escalated_from, reply_time=usual,
         )  # fmt: skip
-        await self.say(tx, conversation, Reply(text), introduces=employee)
+        # The person's card repeats the figure the text gives (see `introduced`).
+        details = {"replies_within": in_words(usual)} if usual is not None else None
+        await self.say(tx, conversation, Reply(text), introduces=employee, details=details)
 
     async def reroute(
         self,
@@ -216,3 +219,12 @@ class Conversations:
             photo_url=employee.photo_url,
             hours=employee.hours.describe(),
         )
+
+    def introduced(self, message: Message) -> Person | None:
+        """The person a bot's message introduces, with how fast they usually reply if
+        the message said so."""
+        employee_id = message.details.get("introduces")
+        if not employee_id:
+            return None
+        figure = message.details.get("replies_within")
+        return replace(self.person(employee_id), replies_within=figure)

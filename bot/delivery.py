@@ -61,11 +61,10 @@ class Delivery:
 
     def outgoing(self, message: Message) -> Outgoing:
         person = self.conversations.person
-        introduces = message.details.get("introduces")
         return Outgoing(
             text=message.body,
             author=person(message.employee_id) if message.author == "employee" else None,
-            introduces=person(introduces) if introduces else None,
+            introduces=self.conversations.introduced(message),
             quick_replies=tuple(message.details.get("quick_replies") or ()),
             rating=key(message) if message.details.get("rating") == "asked" else None,
         )

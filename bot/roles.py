@@ -23,6 +23,16 @@ class Person:
     team: str | None = None
     photo_url: str | None = None
     hours: str | None = None  # when they usually work, in words
+    # How fast they usually reply ("about 10 minutes"), when the introduction said so.
+    replies_within: str | None = None
+
+    @property
+    def usually(self) -> str | None:
+        """When to expect them, as the person's card says it: how fast they usually
+        reply when known, else their hours."""
+        if self.replies_within:
+            return f"Usually replies within {self.replies_within}"
+        return f"Usually answers {self.hours}" if self.hours else None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def parts(bot: Bot, message: Outgoing) -> list[Send]:
     found: list[Send] = []
     person = message.introduces
     if person is not None and person.photo_url:
-        caption = f"{person.name}, {person.title}\nUsually answers {person.hours}"
+        caption = "\n".join(filter(None, [f"{person.name}, {person.title}", person.usually]))
         photo = str(person.photo_url)
         found.append(partial(bot.send_photo, photo=photo, caption=caption[:CAPTION_LIMIT]))
     keyboard: ReplyKeyboardMarkup | InlineKeyboardMarkup | None = None

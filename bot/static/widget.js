@@ -173,7 +173,9 @@
       var who = el("div");
       who.appendChild(el("b", null, message.introduces.name));
       who.appendChild(el("div", "fd-note", message.introduces.title));
-      if (message.introduces.hours) who.appendChild(el("div", "fd-note", "Usually answers " + message.introduces.hours));
+      var usually = message.introduces.replies_within ? "Usually replies within " + message.introduces.replies_within
+        : message.introduces.hours && "Usually answers " + message.introduces.hours;  // the figure the text gives, if any
+      if (usually) who.appendChild(el("div", "fd-note", usually));
       intro.appendChild(who);
       bubble.appendChild(intro);
     }

@@ -2,7 +2,9 @@
 the Slack double: what a customer sees and does (rating a conversation with the Rasa
 double: the NLU plays no part in it)."""
 
+import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlmodel import select
 
 from bot.settings import load_routing_config
 from bot.tables import Message
+from tests.bot.test_escalation import seed_replies
 from tests.conftest import eventually
 from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_config, settings_for
 from tests.fakes.rasa import FakeRasa
@@ -50,6 +53,8 @@ async def test_a_visitor_is_introduced_and_hears_back_by_name(
     employee = posted["channel"][1:]
     name, title = BILLING[employee]
     await expect(log).to_contain_text(f"{name} ({title}) will answer you here")
+    intro = log.locator(".fd-intro")  # no replies yet to go by: their hours
+    await expect(intro).to_contain_text(f"{name}{title}Usually answers Mon-Sun 00:00-24:00")
     assert CHARGED_TWICE in str(posted["blocks"])
 
     await send_event(
@@ -240,3 +245,20 @@ async def test_an_employees_image_and_document_render_accessibly(
     document = reply.get_by_role("link", name="Download invoice.pdf (2 KB)")
     await expect(document).to_be_visible()
     assert await document.get_attribute("download") == "invoice.pdf"
+
+
+async def test_the_intro_card_gives_the_reply_time_the_bot_promises(
+    page: Page, quick_shop: Frontdesk, slack: FakeSlack
+) -> None:
+    """Both billing people usually replied within about 10 minutes lately: the card
+    says that, as the bot's text does, not their hours."""
+    for person in ("priya", "tomas"):
+        before = datetime.now(UTC) - timedelta(days=2)
+        await seed_replies(quick_shop.store, person, [8, 9, 10, 11, 45], before)
+    await page.goto(quick_shop.url)
+    await write(page, CHARGED_TWICE)
+    log = page.get_by_role("log")
+    await expect(log).to_contain_text("usually replies within about 10 minutes.")
+    intro = log.locator(".fd-intro .fd-note")
+    await expect(intro).to_have_text([re.compile(r"^(Billing specialist|Subscriptions and billing)$"),
+                                      "Usually replies within about 10 minutes"])  # fmt: skip
