@@ -1,27 +1,22 @@
 """No customer left waiting, through the core in memory with the harness's clock: the
 reply-time promise from how fast a person really replied, the reminder and then the
-escalation to the next available person, working time (nights, holidays), the team
-alerted when nobody else can take it, a reply that makes it all moot, and a restart
-between the reminder and the escalation."""
+escalation to the next available person, working time (nights, holidays), a team's own
+deadline, the team alerted when nobody else can take it, a reply that makes it all
+moot, and a restart between the reminder and the escalation. Over real HTTP:
+test_escalation_http.py."""
 
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.store import Store, queue
 from bot.store import conversations as stored
 from bot.store.rows import add
 from bot.tables import Assignment, Conversation, Customer
 from routing import RoutingConfig
-from tests.bot.test_handoff import card_text, cards, one_card
-from tests.conftest import eventually
-from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_text, settings_for
-from tests.fakes.harness import T0, Clock, Harness, config_from
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.slack import FakeSlack
-from tests.fakes.visitor import Visitor
+from tests.fakes.frontdesk import ROOT, always_open_text
+from tests.fakes.harness import T0, Harness, config_from
 
 CHARGED = "I was charged twice for my subscription this month"
 PRIYA = "Priya Sharma (Billing specialist) will answer you here"
@@ -323,48 +318,6 @@ async def test_a_restart_between_the_reminder_and_the_escalation_escalates_once(
         ]
         updates = [spot for h in (one, two) for spot, _, _ in h.desk.updates]
         assert len(updates) == 1
-
-
-async def test_over_http_the_thread_gets_the_reminder_and_the_next_person_a_card(
-    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
-) -> None:
-    """The real app with the Slack Web API double and a widget visitor; its clock is
-    moved, not waited for."""
-    config = tmp_path / "config.yml"
-    config.write_text(f"{always_open_text()}\nescalation: {{first_reply_within: 15m}}\n")
-    settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
-    clock = Clock()
-    async with Frontdesk(settings, clock=clock) as frontdesk, Visitor(frontdesk.url) as visitor:
-        await visitor.say(CHARGED)
-        assert (await visitor.message(lambda m: "introduces" in m))["introduces"]["name"] == (
-            "Priya Sharma"
-        )
-        card = await one_card(slack)
-        priya = (card["channel"], card["ts"])
-        assert priya[0] == "DU0PRIYA01"
-
-        async def in_priyas_thread() -> list[str]:
-            return [p["text"] for p in slack.posts_in(*priya)]
-
-        clock.advance(minutes=8)
-        reminder = await eventually(in_priyas_thread)
-        assert reminder[0].startswith(":warning: Reminder: Visitor #1 is waiting")  # type: ignore[index]
-
-        clock.advance(minutes=8)
-        told = await visitor.message(lambda m: "taking over" in m["text"])
-        assert told["introduces"]["name"] == "Tomás García"
-        assert told["text"].startswith(TAKES_OVER)
-
-        async def tomas_card() -> list[dict[str, Any]]:
-            return [c for c in cards(slack) if c["channel"] == "DU0TOMAS01"]
-
-        assert CHARGED in card_text((await eventually(tomas_card))[0])  # type: ignore[index]
-
-        async def handed_over() -> list[str]:
-            return [t for t in await in_priyas_thread() if "Handed over to Tomás García" in t]
-
-        await eventually(handed_over)
-        assert [u["ts"] for u in slack.updates] == [priya[1]]  # Priya's card says so
 
 
 async def test_erasing_the_customer_erases_the_alert_that_names_them(tmp_path: Path) -> None:
