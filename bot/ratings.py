@@ -2,11 +2,13 @@
 5 with an optional comment, or to skip it; once per conversation, unless config.yml
 says `ratings: {enabled: false}`. A rating is shown in the conversation's thread
 (`DeskWork.show_rating`) and kept, with the employee who had the conversation, for
-reports (GET /admin/ratings)."""
+reports (GET /admin/ratings). A channel whose buttons carry a score alone (Telegram)
+asks for the comment after the score: the customer's next text, within
+COMMENT_WITHIN, is the comment, shown in the thread with the score again."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.conversations import Conversations
@@ -22,6 +24,10 @@ from routing import RoutingConfig
 Rated = Literal["rated", "skipped", "already", "unknown"]
 SCORES = range(1, 6)
 ASKED = "asked"  # a message's details["rating"]: it asks for one
+COMMENT_WITHIN = timedelta(minutes=10)
+SKIP = "Skip"  # the quick reply that declines to comment
+COMMENT_ASK = f"Anything to add? Write it in your next message, or press {SKIP}."
+COMMENT_THANKS = "Thank you, your comment is passed on."
 
 
 async def closing(
@@ -45,10 +51,18 @@ class Ratings:
         self.conversations = conversations
 
     async def rate(
-        self, customer_id: int, asked: int, score: int | None, comment: str | None = None
+        self,
+        customer_id: int,
+        asked: int,
+        score: int | None,
+        comment: str | None = None,
+        *,
+        comment_next: bool = False,
     ) -> Rated:
         """The customer answered the rating request in message `asked`: a score (None
-        skips it) and maybe a comment. Stored once: a second answer changes nothing."""
+        skips it) and maybe a comment. Stored once: a second answer changes nothing.
+        With `comment_next`, a score without a comment is followed by a request for one
+        (see `comment`)."""
         if score is not None and score not in SCORES:
             raise ValueError(f"a score is 1 to 5, not {score}")
         config = self.conversations.config()
@@ -73,9 +87,44 @@ class Ratings:
             if score is None:
                 return "skipped"
             await tx.enqueue(ShowRating(key(rating)), conversation_id=conversation.id)
-            if config.ratings.thanks:
-                await self.conversations.say(tx, conversation, Reply(config.ratings.thanks))
+            follow = comment_next and rating.comment is None
+            text = "\n".join(filter(None, [config.ratings.thanks, COMMENT_ASK if follow else ""]))
+            if text:
+                reply = Reply(text, quick_replies=(SKIP,) if follow else ())
+                details = {"comment_for": key(rating)} if follow else {}
+                await self.conversations.say(tx, conversation, reply, details=details)
         return "rated"
+
+    async def comment(self, customer_id: int, text: str, source_id: str) -> bool:
+        """Whether the customer's text (`source_id` its id on the channel) answers the
+        request for a comment: the newest message in their conversations asked for it,
+        no more than COMMENT_WITHIN ago, and it was not answered. The comment is kept
+        with the rating and the rating shown again in the thread, with it; SKIP (or
+        nothing) declines. Handled twice, the same text is still taken as handled."""
+        limit = self.conversations.config().ratings.max_comment_chars
+        async with self.conversations.transaction() as tx:
+            found = await stored.latest(tx.connection, customer_id)
+            if found is None:
+                return False
+            message, conversation = found
+            by = message.details.get("comment_by")  # the prompt answered, or the thanks
+            if by is not None:
+                return bool(by == source_id)
+            rating_id = message.details.get("comment_for")
+            if not isinstance(rating_id, int):
+                return False
+            if self.conversations.clock() - message.created_at > COMMENT_WITHIN:
+                return False
+            words = text.strip()[:limit].strip()
+            answered = {**message.details, "comment_by": source_id}
+            await change(tx.connection, message, details=answered)
+            if words.casefold() in ("", SKIP.casefold()):
+                return True
+            if await stored.add_comment(tx.connection, rating_id, words):
+                await tx.enqueue(ShowRating(rating_id), conversation_id=conversation.id)
+                thanks, by = Reply(COMMENT_THANKS), {"comment_by": source_id}
+                await self.conversations.say(tx, conversation, thanks, details=by)
+        return True
 
 
 async def report(store: Store, config: RoutingConfig, since: datetime) -> list[dict[str, Any]]:

@@ -280,7 +280,7 @@ class TelegramChannel:
             }
             text = inbound.text or f"[{inbound.attachment}]"
             await customers.receive(customer_id, NAME, text, source_id, details=details)
-        else:
+        elif not await self.ratings.commented(customer_id, inbound):  # a rating's comment
             await customers.receive(customer_id, NAME, inbound.text, source_id)
 
     # us -> Telegram ------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Ratings on Telegram: the closing message's inline keyboard (1 to 5, and Skip), and the
 customer's press on it, a callback_query, handed to the core and answered with
-answerCallbackQuery (which ends the spinner on the button); the keyboard then goes."""
+answerCallbackQuery (which ends the spinner on the button); the keyboard then goes. A
+button carries a score alone, so the core then asks for a comment (with a Skip button)
+and takes the customer's next text as one (`commented`)."""
 
 from __future__ import annotations
 
@@ -59,7 +61,11 @@ class TelegramRatings:
         failures are only logged."""
         assert button.query is not None
         found = parse(button.text)
-        outcome = "unknown" if found is None else await self.ratings.rate(customer_id, *found)
+        outcome = (
+            "unknown"
+            if found is None
+            else await self.ratings.rate(customer_id, *found, comment_next=True)
+        )
         try:
             await self.bot.answer_callback_query(button.query, text=_ANSWERS[outcome])
             if outcome != "unknown" and button.message_id is not None:
@@ -69,3 +75,9 @@ class TelegramRatings:
         except TelegramError as exc:
             log.info("telegram rating not acknowledged", extra={"error": type(exc).__name__})
         return outcome
+
+    async def commented(self, customer_id: int, text: Inbound) -> bool:
+        """Whether the customer's text was the comment on their rating (or declined
+        to give one), and so is not a message for the conversation."""
+        source_id = f"{text.chat_id}:{text.message_id}"
+        return await self.ratings.comment(customer_id, text.text, source_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 
 from bot.store import Connection
 from bot.store.rows import ignoring, model, split, values
@@ -26,6 +26,18 @@ _ASKED = (
     select(messages, conversations)
     .join(conversations, conversations.c.id == messages.c.conversation_id)
     .where(messages.c.id == bindparam("id"), conversations.c.customer_id == bindparam("customer"))
+)
+_LATEST = (
+    select(messages, conversations)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(conversations.c.customer_id == bindparam("customer"))
+    .order_by(messages.c.id.desc())
+    .limit(1)
+)
+_COMMENT = (
+    update(ratings)
+    .where(ratings.c.id == bindparam("rating"), ratings.c.comment.is_(None))
+    .values(comment=bindparam("text"))
 )
 _RATED = select(ratings.c.id).where(ratings.c.conversation_id == bindparam("conversation"))
 _WITH_CUSTOMER = (
@@ -62,6 +74,22 @@ async def asked(
     assert message is not None
     assert conversation is not None
     return model(Message, message), model(Conversation, conversation)
+
+
+async def latest(connection: Connection, customer_id: int) -> tuple[Message, Conversation] | None:
+    """The newest message in this customer's conversations, with its conversation."""
+    found = (await connection.execute(_LATEST, {"customer": customer_id})).first()
+    if found is None:
+        return None
+    message, conversation = split(found, messages, conversations)
+    assert message is not None
+    assert conversation is not None
+    return model(Message, message), model(Conversation, conversation)
+
+
+async def add_comment(connection: Connection, rating_id: int, text: str) -> bool:
+    """Give a rating its comment, unless it has one; whether it had none."""
+    return (await connection.execute(_COMMENT, {"rating": rating_id, "text": text})).rowcount == 1
 
 
 async def rated(connection: Connection, conversation_id: int) -> bool:

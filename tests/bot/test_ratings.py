@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import select
 
-from bot.ratings import report
+from bot.ratings import COMMENT_ASK, COMMENT_THANKS, COMMENT_WITHIN, SKIP, report
 from bot.tables import Rating
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_text
@@ -73,6 +74,71 @@ async def test_a_rating_can_be_skipped_and_then_not_given(tmp_path: Path) -> Non
         (rating,) = await stored(harness)
         assert (rating.score, rating.comment) == (None, None)
         assert harness.desk.posts == []
+
+
+async def test_a_score_alone_is_followed_by_a_request_for_a_comment(
+    tmp_path: Path, database_url: str
+) -> None:
+    """As on Telegram, whose buttons carry a score only: the next text is the comment."""
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        asked, me = ada.received[-1].rating, await ada.id()
+        assert asked is not None
+        assert await harness.ratings.rate(me, asked, 4, comment_next=True) == "rated"
+        await harness.settle()
+        request = ada.received[-1]
+        assert (request.text, request.quick_replies) == (
+            f"Thank you for your rating!\n{COMMENT_ASK}",
+            (SKIP,),
+        )
+        assert await harness.ratings.comment(me, "  Quick and kind ", "ada:c1")
+        assert await harness.ratings.comment(me, "  Quick and kind ", "ada:c1")  # a retry
+        await harness.settle()
+        assert ada.saw[-1] == COMMENT_THANKS
+        assert harness.desk.in_thread(harness.desk.thread_of("priya")) == [
+            "rated this conversation 4 out of 5 ★★★★☆",
+            "rated this conversation 4 out of 5 ★★★★☆: “Quick and kind”",
+        ]
+        assert not await harness.ratings.comment(me, "And another thing", "ada:c2")
+        (rating,) = await stored(harness)
+        assert rating.comment == "Quick and kind"
+
+
+@pytest.mark.parametrize(
+    ("words", "after", "taken", "comment"),
+    [
+        ("Quick", COMMENT_WITHIN, True, "Quick"),
+        ("Quick", COMMENT_WITHIN + timedelta(seconds=1), False, None),  # too late: a message
+        (" skip ", timedelta(0), True, None),  # the Skip button's text declines
+        ("x" * 1500, timedelta(0), True, "x" * 1000),  # ratings.max_comment_chars
+    ],
+)
+async def test_what_the_text_after_a_score_is(
+    tmp_path: Path, words: str, after: timedelta, taken: bool, comment: str | None
+) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        asked, me = ada.received[-1].rating, await ada.id()
+        assert asked is not None
+        await harness.ratings.rate(me, asked, 5, comment_next=True)
+        harness.clock.advance(seconds=after.total_seconds())
+        assert await harness.ratings.comment(me, words, "ada:c1") is taken
+        await harness.settle()
+        (rating,) = await stored(harness)
+        assert rating.comment == comment
+        assert len(harness.desk.in_thread(harness.desk.thread_of("priya"))) == 1 + bool(comment)
+
+
+async def test_without_a_request_a_text_is_no_comment(tmp_path: Path) -> None:
+    async with Harness(tmp_path) as harness:
+        ada = harness.customer("ada")
+        await closed_by_priya(harness)
+        assert await ada.rates(4) == "rated"  # the widget's way: no request for a comment
+        assert not await harness.ratings.comment(await ada.id(), "Quick", "ada:c1")
+        (rating,) = await stored(harness)
+        assert rating.comment is None
 
 
 async def test_ratings_switched_off_in_config_are_not_asked_for(tmp_path: Path) -> None:

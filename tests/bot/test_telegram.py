@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot, Update
 
-from bot.tables import Inbound, Message, OutboxJob, Rating
+from bot.tables import Inbound, Message, OutboxJob
 from bot.telegram import to_inbound
 from bot.telegram_files import LIFETIME as TELEGRAM_LINK_LIFETIME
 from bot.telegram_parts import TEXT_LIMIT, split
@@ -25,7 +25,7 @@ from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.harness import Clock
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import free_port
-from tests.fakes.slack import FakeSlack, press, send_event, thread_reply
+from tests.fakes.slack import FakeSlack, send_event, thread_reply
 from tests.fakes.telegram import (
     BOT_TOKEN,
     BOT_USERNAME,
@@ -438,56 +438,6 @@ async def test_a_delivered_reply_gets_a_check_mark_once_a_lost_answer_notwithsta
     check = {"channel": posted["channel"], "timestamp": reply["ts"], "name": "white_check_mark"}
     assert slack.reactions == [check]
     assert slack.calls.count("reactions.add") == 2
-
-
-async def test_a_rating_on_telegram_reaches_the_thread(
-    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
-) -> None:
-    assert "callback_query" in tg.webhook["allowed_updates"]
-    await deliver(app, text(CHAT, CHARGED_TWICE))
-    posted = await card(slack)
-    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
-    close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
-    await press(app.url, posted["channel"][1:], close, posted["channel"])
-    asking = await sent_to(tg, CHAT, lambda s: "closed this conversation" in s.get("text", ""))
-    assert asking["text"].endswith("Rate this conversation from 1 (poor) to 5 (great).")
-    buttons = [b for row in asking["reply_markup"]["inline_keyboard"] for b in row]
-    assert [b["text"] for b in buttons] == ["1 ★", "2 ★★", "3 ★★★", "4 ★★★★", "5 ★★★★★", "Skip"]
-    four = buttons[3]["callback_data"]
-
-    forged = pressed(CHAT, asking, "rate:1:5")  # data no button of ours carries for this chat
-    assert (await deliver(app, forged)).status_code == 200
-    await eventually(lambda: _answered(tg, forged))
-    assert tg.answered[-1]["text"] == "This button no longer works."
-
-    update = pressed(CHAT, asking, four)
-    assert (await deliver(app, update)).status_code == 200
-    await eventually(lambda: _answered(tg, update))
-    assert tg.answered[-1]["text"] == "Thank you!"
-    assert tg.keyboards[CHAT, asking["message_id"]] is None  # the buttons are gone
-    await sent_to(tg, CHAT, lambda s: s.get("text") == "Thank you for your rating!")
-
-    async def in_thread() -> list[str]:
-        thread = slack.posts_in(posted["channel"], posted["ts"])
-        return [p["text"] for p in thread if "rated this conversation" in p["text"]]
-
-    assert await eventually(in_thread) == [
-        "*Ada Lovelace*: rated this conversation 4 out of 5 ★★★★☆"
-    ]
-    again = pressed(CHAT, asking, buttons[0]["callback_data"])  # a second press
-    await deliver(app, again)
-    await eventually(lambda: _answered(tg, again))
-    assert tg.answered[-1]["text"] == "This conversation has its rating already."
-    await settled(app)
-    assert len(await in_thread()) == 1
-    async with app.store.session() as session:
-        rating = (await session.exec(select(Rating))).one()
-    assert (rating.score, rating.employee_id) == (4, EMPLOYEES[posted["channel"][1:]])
-
-
-async def _answered(tg: FakeTelegram, update: dict[str, Any]) -> bool:
-    query = update["callback_query"]["id"]
-    return any(a["callback_query_id"] == query for a in tg.answered)
 
 
 async def test_an_employees_files_arrive_as_a_photo_and_a_document(
