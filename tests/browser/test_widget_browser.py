@@ -13,7 +13,7 @@ from playwright.async_api import Page, WebSocket, expect
 from sqlmodel import select
 
 from bot.settings import load_routing_config
-from bot.tables import Message
+from bot.tables import Message, Rating
 from tests.bot.test_escalation import seed_replies
 from tests.conftest import eventually
 from tests.fakes.frontdesk import ROOT, Frontdesk, always_open_config, settings_for
@@ -224,6 +224,36 @@ async def test_a_closed_conversation_is_rated_with_accessible_buttons(
     await page.reload()  # the answer is remembered, and no buttons come back
     await expect(page.get_by_role("log")).to_contain_text("You rated this conversation 4 out of 5")
     await expect(page.get_by_role("group", name="Rate this conversation")).to_have_count(0)
+
+
+async def test_a_rating_can_be_skipped_in_the_browser(
+    page: Page, quick_shop: Frontdesk, slack: FakeSlack
+) -> None:
+    await page.goto(quick_shop.url)
+    await write(page, CHARGED_TWICE)
+    posted = await card(slack)
+    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
+    close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
+    await press(quick_shop.url, posted["channel"][1:], close, posted["channel"])
+
+    stars = page.get_by_role("group", name="Rate this conversation")
+    await page.get_by_label("Comment (optional)").fill("not sent: a skip has no comment")
+    await stars.get_by_role("button", name="Skip rating", exact=True).click()
+    log = page.get_by_role("log")
+    await expect(log.get_by_role("status")).to_have_text("Rating skipped.")
+    await expect(stars).to_have_count(0)
+
+    async def answered() -> list[Rating]:
+        async with quick_shop.store.session() as session:
+            return list((await session.exec(select(Rating))).all())
+
+    (rating,) = await eventually(answered)  # type: ignore[misc]
+    assert (rating.score, rating.comment) == (None, None)
+    await page.reload()  # the skip is remembered: no buttons come back
+    await expect(page.get_by_role("log")).to_contain_text("Rating skipped.")
+    await expect(page.get_by_role("group", name="Rate this conversation")).to_have_count(0)
+    assert not [p for p in slack.posts_in(posted["channel"], posted["ts"]) if "rated" in p["text"]]
+    await expect(log).not_to_contain_text("Thank you for your rating!")
 
 
 async def test_an_employees_image_and_document_render_accessibly(
