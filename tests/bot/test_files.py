@@ -1,6 +1,7 @@
 """Employees' files to customers: in memory through the core (config.yml `files:` decides,
 a note says why a file was refused, a file deleted since is reported), then over real
-HTTP: to the widget as a signed, expiring link. (To Telegram as photo and document,
+HTTP: to the widget as a signed, expiring link, and one over config.yml's size limit
+refused with its note in the thread. (To Telegram as photo and document,
 and customers' Telegram files into Slack: test_telegram.py.)"""
 
 from datetime import timedelta
@@ -13,8 +14,10 @@ from bot.roles import FileContent
 from bot.tables import Message
 from bot.widget_files import WidgetFiles
 from tests.bot.test_ratings import card
-from tests.fakes.frontdesk import Frontdesk
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
 from tests.fakes.harness import Harness
+from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack import BOT_TOKEN, FakeSlack, send_event, thread_reply
 from tests.fakes.visitor import Visitor
 
@@ -117,3 +120,33 @@ async def test_a_widget_customer_gets_a_signed_link_that_expires(
         assert (await client.get(old.links(message)[0]["url"])).status_code == 403  # expired
         del slack.files[picture["id"]]  # deleted from Slack since
         assert (await client.get(image["url"])).status_code == 410
+
+
+async def test_a_file_over_the_configured_size_is_refused_with_a_note_in_the_thread(
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
+) -> None:
+    """config.yml `files: {max_mb: 0.1}`: a 250 kB PDF stays on the desk, noted in the
+    thread; the small picture beside it reaches the widget."""
+    config = tmp_path / "small-files.yml"
+    config.write_text(always_open_text() + "\nfiles: {max_mb: 0.1}\n")
+    settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
+    async with Frontdesk(settings) as app, Visitor(app.url) as visitor:
+        await visitor.say(CHARGED)
+        posted = await card(slack)
+        picture = slack.add_file("receipt.png", PNG, "image/png")
+        scan = slack.add_file("scan.pdf", b"%PDF" + b"0" * 249_996, "application/pdf")
+        await send_event(app.url, shared(posted, "Both attached", picture, scan))
+        reply = await visitor.message(lambda m: m["kind"] == "employee")
+        assert [f["name"] for f in reply["files"]] == ["receipt.png"]
+
+        async def noted() -> list[str]:
+            thread = slack.posts_in(posted["channel"], posted["ts"])
+            return [p["text"] for p in thread if "Not sent to the customer" in p["text"]]
+
+        assert await eventually(noted) == [
+            ":warning: Not sent to the customer: scan.pdf (0.2 MB, more than the 0.1 MB allowed)"
+        ]
+        async with app.store.session() as session:
+            message = await session.get(Message, reply["id"])
+        assert message is not None
+        assert [f["name"] for f in message.details["files"]] == ["receipt.png"]
