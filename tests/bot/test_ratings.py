@@ -1,6 +1,7 @@
 """Ratings: in memory through the core (asked when a conversation closes, stored once,
-skippable, off in config, shown in the thread, reported per employee), then over real
-HTTP: a rating given in the widget and on Telegram reaching the Slack thread."""
+skippable, off in config, shown in the thread, a comment asked for after a score alone,
+reported per employee), then over real HTTP: a rating given in the widget reaching the
+Slack thread, and none asked for when switched off (Telegram: test_telegram_ratings.py)."""
 
 import json
 from datetime import timedelta
@@ -14,8 +15,9 @@ from sqlmodel import select
 from bot.ratings import COMMENT_ASK, COMMENT_THANKS, COMMENT_WITHIN, SKIP, report
 from bot.tables import Rating
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text
+from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
 from tests.fakes.harness import Harness, config_from
+from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack import FakeSlack, press
 from tests.fakes.visitor import Visitor
 
@@ -257,3 +259,23 @@ async def test_a_rating_in_the_widget_reaches_the_thread(
     assert rows[employee] == {"id": employee, "name": rows[employee]["name"], "rated": 1,
                               "average": 5.0, "skipped": 0}  # fmt: skip
     assert sum(row["rated"] for row in rows.values()) == 1
+
+
+async def test_ratings_switched_off_ask_the_widget_for_none(
+    tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
+) -> None:
+    config = tmp_path / "no-ratings.yml"
+    config.write_text(always_open_text() + "\nratings: {enabled: false}\n")
+    settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
+    async with Frontdesk(settings) as app, Visitor(app.url) as visitor:
+        await visitor.say(CHARGED)
+        posted = await card(slack)
+        await close(app.url, slack, posted)
+        closing = await visitor.message(lambda m: "closed this conversation" in m["text"])
+        assert "rating" not in closing
+        assert "Rate" not in closing["text"]
+        asked = {"type": "rating", "message_id": closing["id"], "score": 5}
+        await visitor.send_raw(json.dumps(asked))  # a rating nobody asked for
+        assert (await visitor.frame(lambda f: f["type"] == "rated"))["outcome"] == "unknown"
+        async with app.store.session() as session:
+            assert (await session.exec(select(Rating))).first() is None
