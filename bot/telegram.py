@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.store import queue
 from bot.telegram_files import TelegramFiles, derived
 from bot.telegram_ratings import TelegramRatings
+from bot.telegram_refusals import explained
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +298,7 @@ class TelegramChannel:
             except RetryAfter as exc:
                 raise RetryLater("Telegram flood control", after=_retry_after(exc)) from exc
             except (Forbidden, BadRequest) as exc:
-                raise Undeliverable(str(exc)) from exc
+                raise Undeliverable(explained(exc)) from exc
             except TelegramError as exc:
                 raise RetryLater(f"Telegram error: {type(exc).__name__}") from exc
             if index + 1 < len(parts):  # the last part ends the job: nothing to resume

@@ -466,13 +466,22 @@ async def test_an_employees_files_arrive_as_a_photo_and_a_document(
     assert "tool.exe" not in repr(tg.to(CHAT))
 
 
-async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
-    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("blocked", "the customer blocked the bot; "
+                    "Telegram said: Forbidden: bot was blocked by the user"),
+        ("gone", "the chat is gone: the customer deleted it, or their account; "
+                 "Telegram said: Chat not found"),
+    ],
+)  # fmt: skip
+async def test_a_blocked_bot_or_a_chat_gone_tells_the_employee_why_and_stops_trying(
+    app: Frontdesk, tg: FakeTelegram, slack: FakeSlack, where: str, reason: str
 ) -> None:
     await deliver(app, text(CHAT, CHARGED_TWICE))
     posted = await card(slack)
     await sent_to(tg, CHAT, lambda s: "will answer you here" in s.get("text", ""))
-    tg.blocked.add(CHAT)
+    getattr(tg, where).add(CHAT)  # tg.blocked: a 403; tg.gone: a 400, "chat not found"
     await send_event(
         app.url,
         thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Are you there?"),
@@ -487,8 +496,7 @@ async def test_a_blocked_bot_tells_the_employee_and_stops_trying(
 
     warning = (await eventually(warned))[0]  # type: ignore[index]
     assert warning["text"] == (
-        ":warning: This reply did not reach the customer on Telegram "
-        "(Forbidden: bot was blocked by the user): Are you there?"
+        f":warning: This reply did not reach the customer on Telegram ({reason}): Are you there?"
     )
     assert slack.reactions == []  # not marked delivered
 

@@ -1,5 +1,6 @@
 """A Telegram Bot API double on 127.0.0.1: the methods Frontdesk calls, updates for long
-polling, files to download, and injectable 429s (with retry_after) and 403s."""
+polling, files to download, and injectable 429s (with retry_after), 403s (a blocked
+bot) and 400s (a chat not found)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class FakeTelegram:
         default_factory=list
     )  # method, status, retry_after
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot
+    gone: set[int] = field(default_factory=set)  # chats deleted (with their account)
     answered: list[dict[str, Any]] = field(default_factory=list)  # answerCallbackQuery
     keyboards: dict[tuple[int, int], Any] = field(default_factory=dict)  # inline, by (chat, id)
     url: str = ""
@@ -78,6 +80,8 @@ class FakeTelegram:
         chat = args.get("chat_id")
         if method in _SENDS and chat is not None and int(chat) in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if method in _SENDS and chat is not None and int(chat) in self.gone:
+            return _error(400, "Bad Request: chat not found")
         return JSONResponse({"ok": True, "result": await self._perform(method, args)})
 
     async def _perform(self, method: str, args: dict[str, Any]) -> Any:
