@@ -1,8 +1,11 @@
 """What employees do on their desk, through the core in memory: take-overs in a team
 channel, replies that cannot be delivered, retried desk events, people who are not
-in the config, facts remembered about a customer."""
+in the config, facts remembered about a customer; then over real HTTP: `remember:` and
+`forget:` sent as signed Slack events, and the next cards with and without the fact."""
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +15,13 @@ from bot.store import queue
 from bot.store.facts import remembered
 from bot.tables import Fact
 from routing import Target
-from tests.fakes.frontdesk import always_open_text
+from tests.bot.test_ratings import close
+from tests.conftest import eventually
+from tests.fakes.frontdesk import Frontdesk, always_open_config, always_open_text, settings_for
 from tests.fakes.harness import Harness, config_from
+from tests.fakes.rasa import FakeRasa
+from tests.fakes.slack import FakeSlack, send_event, thread_reply
+from tests.fakes.visitor import Visitor
 
 CRASHING = "the app keeps crashing every time I open my basket"
 CHARGED = "I was charged twice for my subscription this month"
@@ -185,3 +193,67 @@ async def test_remembered_facts_are_exported_and_erased_with_the_customer(
         async with harness.store.reading() as connection:
             assert await remembered(connection, await ada.id()) == []
         assert (await harness.privacy.export(await ada.id()))["facts"] == []
+
+
+# Over real HTTP ---------------------------------------------------------------------
+
+
+async def nth_card(slack: FakeSlack, n: int) -> dict[str, Any]:
+    """The n-th card on the desk (1 for the first), once it is there."""
+
+    async def found() -> list[dict[str, Any]] | None:
+        cards = [p for p in slack.posts if p.get("blocks") and not p.get("thread_ts")]
+        return cards if len(cards) >= n else None
+
+    return (await eventually(found))[n - 1]  # type: ignore[index]
+
+
+async def answered(
+    app: Frontdesk, slack: FakeSlack, posted: dict[str, Any], text: str, answer: str
+) -> str:
+    """The employee writes `text` in the card's thread (a signed event to the app); the
+    app's answer there, the post that has `answer` in it."""
+    employee = posted["channel"][1:]
+    event = thread_reply(posted["channel"], posted["ts"], employee, text)
+    assert (await send_event(app.url, event)).status_code == 200
+
+    async def found() -> list[str]:
+        thread = slack.posts_in(posted["channel"], posted["ts"])
+        return [p["text"] for p in thread if answer in p["text"]]
+
+    (line,) = await eventually(found)  # type: ignore[misc]
+    return str(line)
+
+
+async def test_remember_and_forget_from_slack_show_on_and_leave_the_next_cards(
+    tmp_path: Path, database_url: str, fake_rasa: FakeRasa, slack: FakeSlack
+) -> None:
+    settings = settings_for(database_url, always_open_config(tmp_path), fake_rasa.url, slack.url)
+    async with Frontdesk(settings) as app, Visitor(app.url) as visitor:
+        await visitor.say(CHARGED)
+        first = await nth_card(slack, 1)
+        assert "Remembered" not in json.dumps(first["blocks"])
+        told = await answered(app, slack, first, "remember: prefers email for invoices", "fact 1")
+        assert told.startswith(":warning: Remembered as fact 1: prefers email for invoices.")
+        await close(app.url, slack, first)
+
+        await visitor.say(AGAIN)
+        second = await nth_card(slack, 2)
+        remembered_block = [
+            b["text"]["text"]
+            for b in second["blocks"]
+            if b.get("type") == "section" and "*Remembered*" in b["text"]["text"]
+        ]
+        assert len(remembered_block) == 1
+        assert remembered_block[0].startswith("*Remembered*\n1. prefers email for invoices _(")
+        assert await answered(app, slack, second, "forget: 1", "Forgot") == (
+            ":warning: Forgot fact 1: prefers email for invoices"
+        )
+        await close(app.url, slack, second)
+
+        await visitor.say(CHARGED)
+        third = await nth_card(slack, 3)
+        assert "Remembered" not in json.dumps(third["blocks"])
+        assert "prefers email" not in json.dumps(third["blocks"])
+        seen = [m["text"] for m in visitor.messages]
+        assert not any("email" in text or "Remembered" in text for text in seen)
