@@ -3,13 +3,16 @@ random secret the widget keeps; we store only its hash). The company's site can 
 for a visitor: its id for them, with an HMAC-SHA256 of that id under
 FRONTDESK_WIDGET_SECRET computed by the site's backend; a vouched-for visitor is the
 same customer on every device. Limits (config.yml `limits:`) cap the sockets and new
-visitors of one network address and the messages of one visitor and one address."""
+visitors of one network address, the sockets of one visitor, and the messages of one
+visitor and one address."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +52,9 @@ class Visitors:
         self.store = customers.store
         self.metrics = customers.metrics
         self.open: Counter[str] = Counter()  # sockets by network address
+        self.held: Counter[str] = Counter()  # sockets by visitor token
+        self.benched: dict[str, float] = {}  # token -> when its visitor may come back
+        self.clock = time.monotonic
         self.visitor = Limit(self.limits, _per_visitor)
         self.network = Limit(self.limits, _per_address)
         self.new = Limit(self.limits, _new_per_address)
@@ -67,6 +73,49 @@ class Visitors:
         self.open[address] -= 1
         if self.open[address] <= 0:
             del self.open[address]
+
+    async def admit(self, token: object, vouched: object, address: str) -> tuple[int, str]:
+        """`identify`, with the socket counted against its visitor's token from before
+        any database work (so a storm of sockets with one token waits for no query):
+        Refusal if that visitor was closed for flooding and may not send yet, or has its
+        share of sockets open. The caller releases the token it gets back."""
+        held = self._hold(token) if isinstance(token, str) else None
+        try:
+            customer_id, issued = await self.identify(token, vouched, address)
+        except BaseException:
+            if held is not None:
+                self.release(held)
+            raise
+        if issued != held:  # a new token: none of its sockets are open yet
+            if held is not None:
+                self.release(held)
+            self.held[issued] += 1
+        return customer_id, issued
+
+    def _hold(self, token: str) -> str:
+        if (until := self.benched.get(token)) is not None:
+            if (wait := until - self.clock()) > 0:
+                self._limited("reconnects")
+                raise Refusal("rate_limited", f"Too many messages: wait {math.ceil(wait)} s.")
+            del self.benched[token]
+        if self.held[token] >= self.limits().sockets_per_visitor:
+            self._limited("visitor_sockets")
+            raise Refusal("too_many_sockets", "Too many chat windows are open for this visitor.")
+        self.held[token] += 1
+        return token
+
+    def release(self, token: str) -> None:
+        self.held[token] -= 1
+        if self.held[token] <= 0:
+            del self.held[token]
+
+    def bench(self, token: str, seconds: float) -> None:
+        """A visitor closed for flooding: their sockets are refused for `seconds`, at
+        the door, so that reconnecting costs no database work."""
+        now = self.clock()
+        if len(self.benched) > 10_000:
+            self.benched = {k: until for k, until in self.benched.items() if until > now}
+        self.benched[token] = now + seconds
 
     def admit_message(self, customer_id: int, address: str) -> float:
         """0.0 if the visitor may send a message now, else how many seconds until they

@@ -122,19 +122,24 @@ class Widget:
                 await frames.refuse(websocket, Refusal("hello_expected", "Say hello first."))
                 return
             try:
-                customer_id, token = await self.visitors.identify(
+                customer_id, token = await self.visitors.admit(
                     frame.get("token"), frame.get("identity"), address
                 )
             except Refusal as refusal:
                 await frames.refuse(websocket, refusal)
                 return
-            await frames.send(websocket, {"type": "welcome", "token": token, **self._about()})
         except (TimeoutError, WebSocketDisconnect):
             return  # gone before the welcome
-        last_seen = frame.get("last_seen")
-        known = token == frame.get("token")  # else a new visitor: everything is new
-        cursor = last_seen if known and isinstance(last_seen, int) else 0
-        await Connection(self, websocket, customer_id, cursor, address).run()
+        try:
+            await frames.send(websocket, {"type": "welcome", "token": token, **self._about()})
+            last_seen = frame.get("last_seen")
+            known = token == frame.get("token")  # else a new visitor: everything is new
+            cursor = last_seen if known and isinstance(last_seen, int) else 0
+            await Connection(self, websocket, customer_id, token, cursor, address).run()
+        except WebSocketDisconnect:
+            return  # gone before the welcome
+        finally:
+            self.visitors.release(token)
 
     def _origin_allowed(self, websocket: WebSocket) -> bool:
         origin = websocket.headers.get("origin")
@@ -196,11 +201,18 @@ class Connection:
     """One open widget socket: reads the visitor's frames, pushes what is new."""
 
     def __init__(
-        self, widget: Widget, websocket: WebSocket, customer_id: int, cursor: int, address: str
+        self,
+        widget: Widget,
+        websocket: WebSocket,
+        customer_id: int,
+        token: str,
+        cursor: int,
+        address: str,
     ) -> None:
         self.widget = widget
         self.websocket = websocket
         self.customer_id = customer_id
+        self.token = token
         self.address = address
         self.cursor = cursor  # every message up to here was shown
         self.shown = Recent(_REMEMBERED)  # and these, on either side of it
@@ -320,6 +332,8 @@ class Connection:
             frame["retry_after"] = round(retry_after, 1)
         await self.send(frame)
         if self.errors > _MAX_ERRORS:
+            if retry_after is not None:  # flooding: it may come back when it may send
+                self.widget.visitors.bench(self.token, retry_after)
             await self.websocket.close(code=1008)
             raise WebSocketDisconnect(1008)
 

@@ -25,4 +25,5 @@ class Limits(_Section):
     address_messages_per_minute: int = Field(600, ge=1)
     max_message_chars: int = Field(4000, ge=1, le=16000)
     sockets_per_address: int = Field(100, ge=1)
+    sockets_per_visitor: int = Field(10, ge=1)  # per widget token: a person's tabs
     new_visitors_per_minute: int = Field(60, ge=1)  # per address: new widget tokens
