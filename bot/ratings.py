@@ -2,9 +2,9 @@
 5 with an optional comment, or to skip it; once per conversation, unless config.yml
 says `ratings: {enabled: false}`. A rating is shown in the conversation's thread
 (`DeskWork.show_rating`) and kept, with the employee who had the conversation, for
-reports (GET /admin/ratings). A channel whose buttons carry a score alone (Telegram)
-asks for the comment after the score: the customer's next text, within
-COMMENT_WITHIN, is the comment, shown in the thread with the score again."""
+reports (GET /admin/ratings). Where a channel's buttons carry a score alone
+(`comment_next`), the score is followed by a request for a comment: the customer's
+next text, within COMMENT_WITHIN, is the comment, shown in the thread with the score."""
 
 from __future__ import annotations
 
