@@ -25,11 +25,12 @@ from bot import telegram_parts as outgoing
 from bot.customers import Customers
 from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
-from bot.pacing import Limit, Pacer
+from bot.pacing import Pacer
 from bot.roles import Outgoing, Progress, Undeliverable
 from bot.settings import Settings
 from bot.store import queue
 from bot.telegram_files import TelegramFiles, derived
+from bot.telegram_limits import ChatLimits, tell
 from bot.telegram_ratings import TelegramRatings
 from bot.telegram_refusals import explained
 
@@ -153,10 +154,7 @@ class TelegramChannel:
         self.ratings = TelegramRatings(self.bot, customers.conversations)
         self._poller: asyncio.Task[None] | None = None
         self.pacer = Pacer(_PER_CHAT_PER_SECOND)
-        self.inbound = Limit(  # what one chat may send us
-            lambda: customers.conversations.config().limits,
-            lambda limits: Pacer(limits.messages_per_minute / 60, limits.message_burst),
-        )
+        self.limits = ChatLimits(lambda: customers.conversations.config().limits, self.metrics)
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe
@@ -206,15 +204,23 @@ class TelegramChannel:
         if problem is not None:
             self.metrics.rejected.labels("telegram", "unreadable").inc()
             log.warning("telegram update rejected", extra={"update": key, "problem": problem})
-        elif self.inbound.admit(str(_chat_of(payload))) > 0:
-            self.metrics.limited.labels(NAME, "messages").inc()
-            problem = "over the chat's message limit (config.yml limits)"
-        await self.store_update(payload, rejected=problem)
+        await self.take(payload, problem)
         return JSONResponse({"ok": True})
 
-    async def store_update(self, payload: dict[str, Any], rejected: str | None = None) -> bool:
-        """Commit an update and the job that handles it (none for a rejected update);
-        False if it was seen before."""
+    async def take(self, payload: dict[str, Any], unreadable: str | None = None) -> bool:
+        """Store an update, rejected if PTB cannot read it or its chat is over a limit
+        (then the chat is told why, once a minute for each limit)."""
+        over = None
+        if unreadable is None:
+            over = self.limits.judge(str(_chat_of(payload)), payload)
+        rejected = unreadable or (over.reason if over else None)
+        return await self.store_update(payload, rejected, over.notice if over else None)
+
+    async def store_update(
+        self, payload: dict[str, Any], rejected: str | None = None, notice: str | None = None
+    ) -> bool:
+        """Commit an update and the job that handles it (none for a rejected update, but
+        the `notice` that tells the chat why, if any); False if it was seen before."""
         key = str(payload["update_id"])
         async with self.outbox.transaction() as tx:
             now, sender = self.outbox.clock(), _sender(payload)
@@ -226,6 +232,12 @@ class TelegramChannel:
             if rejected is None:  # one chat's updates in order
                 lane = inbound_lane(NAME, str(_chat_of(payload)))
                 await tx.enqueue(HandleInbound(NAME, key), conversation_id=None, lane=lane)
+            elif notice is not None and sender is not None:
+                inbound = to_inbound(Update.de_json(payload, self.bot))  # readable: judged
+                if inbound is not None and inbound.kind != "blocked":
+                    conversations = self.customers.conversations
+                    await tell(tx, conversations, sender, notice, name=inbound.name,
+                               language=inbound.language)  # fmt: skip
         return True
 
     async def _poll(self) -> None:
@@ -252,7 +264,7 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 continue
             for update in updates:
-                await self.store_update(update.to_dict())
+                await self.take(update.to_dict())
                 offset = update.update_id + 1
 
     async def handle_inbound(self, payload: dict[str, Any]) -> None:
