@@ -37,9 +37,10 @@ from bot.cards import (
 from bot.employees import Employees
 from bot.outbox import GiveUp, RetryLater
 from bot.pacing import Pacer
-from bot.roles import ERASED_POST, Attempt, Card, FileContent, Line, Reaction, Spot
+from bot.roles import Attempt, Card, FileContent, Line, Reaction, Spot
 from bot.settings import Settings
 from bot.sign_in import SignIn
+from bot.slack_erasure import MARKER, SlackErasure
 from bot.slack_files import SlackFiles, error_of
 from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
 from bot.slack_sign_in import SignInCommand
@@ -59,7 +60,6 @@ _PERMANENT = {
 _REACTIONS = {"delivered": "white_check_mark"}  # roles.Reaction -> a Slack emoji name
 _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per channel
 _MAX_BODY = 1_000_000  # Slack's events are a few kilobytes
-_MARKER = "frontdesk_post"  # the metadata event type of everything the app posts
 
 
 class SlackDesk:
@@ -78,6 +78,7 @@ class SlackDesk:
             retry_handlers=[],
         )
         self.files = SlackFiles(self.client, self.pacer, self._call)
+        self.erasure = SlackErasure(self.client, self.pacer, self._call, self.files)
         self.fetch_file = self.files.fetch  # roles.FileSource: employees' files
         self.presence = SlackPresence(self.client, config).absent  # roles.EmployeeDesk
         self._names: dict[str, str] = {}
@@ -167,46 +168,7 @@ class SlackDesk:
                 raise
 
     async def erase_thread(self, spot: Spot) -> int:
-        """Replace the app's posts in a thread (the card and the posts after it, each
-        marked with a job in its metadata) by ERASED_POST, with chat.update, and delete
-        the files it uploaded there (SlackFiles.erase); found with conversations.replies,
-        page by page. Employees' own replies are theirs, and stay. A thread that is gone
-        has nothing left to replace."""
-        replaced, cursor = 0, None
-        while True:
-            try:
-                page = await self._call(
-                    self.client.conversations_replies(
-                        channel=spot.place, ts=spot.thread, include_all_metadata=True,
-                        limit=200, cursor=cursor,
-                    )
-                )  # fmt: skip
-            except RetryLater as exc:
-                if error_of(exc) == "thread_not_found":
-                    return replaced
-                raise
-            for message in page.get("messages") or ():
-                if await self.files.erase(spot, message):
-                    replaced += 1
-                    continue
-                ours = (message.get("metadata") or {}).get("event_type") == _MARKER
-                if not ours or message.get("text") == ERASED_POST:
-                    continue
-                await self.pacer.wait(spot.place)
-                try:
-                    await self._call(
-                        self.client.chat_update(
-                            channel=spot.place, ts=message["ts"], text=ERASED_POST,
-                            blocks=[], attachments=[],
-                        )
-                    )  # fmt: skip
-                except RetryLater as exc:
-                    if error_of(exc) != "message_not_found":  # deleted meanwhile
-                        raise
-                replaced += 1
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return replaced
+        return await self.erasure.thread(spot)
 
     async def name_of(self, desk_user: str) -> str:
         """A Slack user's name: from config.yml, else from users.info (cached)."""
@@ -228,7 +190,7 @@ class SlackDesk:
     ) -> str:
         """chat.postMessage, paced per channel and marked with the job's id, so that a
         post whose response was lost is found, not repeated, on the next attempt."""
-        marker = {"event_type": _MARKER, "event_payload": {"job": attempt.job}}
+        marker = {"event_type": MARKER, "event_payload": {"job": attempt.job}}
         if attempt.number > 1 and (found := await self._find_post(channel, thread_ts, attempt.job)):
             return found
         await self.pacer.wait(channel)
