@@ -1,13 +1,16 @@
 """Hostile input at every inbound surface, from a seeded generator (tests/fakes/hostile.py):
 forged, malformed, oversized and deeply nested requests to Slack's and Telegram's
-endpoints and bad frames on the widget's socket. Nothing gets a 5xx, nothing forged has
-an effect, no job is retried for a body that can never work, and the app stays healthy."""
+endpoints, bad frames on the widget's socket, and widget sockets with a forged Origin or
+identity. Nothing gets a 5xx, nothing forged has an effect, no job is retried for a body
+that can never work, and the app stays healthy; each surface's run is bounded in time."""
 
 import asyncio
 import contextlib
-import itertools
+import hashlib
+import hmac
 import json
 import logging
+import random
 import urllib.parse
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
-from bot.tables import Inbound, Message, OutboxJob
+from bot.tables import Contact, Customer, Inbound, Message, OutboxJob
 from tests.conftest import eventually
 from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
 from tests.fakes.hostile import Request, slack_requests, telegram_requests, widget_frames
@@ -32,6 +35,8 @@ from tests.fakes.visitor import Visitor
 
 SEED = 20261125
 SECRET = "s3cret-token"
+WIDGET_SECRET = "site-backend-secret"
+SURFACE_TIMEOUT = 180  # seconds for each surface's run: generous for a busy CI machine
 CHAT = 424242
 CHARGED_TWICE = "I was charged twice for my subscription this month"
 EMPLOYEE = "U0PRIYA01"
@@ -51,6 +56,7 @@ async def app(
         settings_for(database_url, config, fake_rasa.url, slack.url),
         telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
         public_url=f"http://127.0.0.1:{port}", telegram_webhook_secret=SECRET,
+        widget_secret=WIDGET_SECRET,
     )  # fmt: skip
     fake_rasa.otherwise = meaning("out_of_scope", 0.2)  # whatever junk text gets through
     async with Frontdesk(settings, port) as frontdesk:
@@ -69,9 +75,18 @@ async def a_thread(app: Frontdesk, slack: FakeSlack) -> tuple[str, str]:
     return str(found["channel"]), str(found["ts"])
 
 
-def interleaved(*streams: Iterator[tuple[str, Request]]) -> Iterator[tuple[str, Request]]:
-    for group in itertools.zip_longest(*streams):
-        yield from (item for item in group if item is not None)
+async def post_all(
+    app: Frontdesk, path: str, requests: Iterator[Request], statuses: Counter[tuple[str, int]]
+) -> None:
+    """POST every request to `path`, checking that the app stays healthy meanwhile."""
+    async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+        for index, request in enumerate(requests):
+            response = await client.post(path, content=request.body, headers=request.headers)
+            statuses[path, response.status_code] += 1
+            if request.forged:
+                assert response.status_code == 401, (path, request, response.text)
+            if index % 250 == 0:
+                assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_hostile_input_gets_no_5xx_no_forgery_no_poison_jobs(
@@ -79,20 +94,18 @@ async def test_hostile_input_gets_no_5xx_no_forgery_no_poison_jobs(
 ) -> None:
     caplog.set_level(logging.WARNING)
     channel, thread_ts = await a_thread(app, slack)
-    requests = interleaved(
-        (("/slack/events", r) for r in slack_requests(SEED, 1500, (channel, thread_ts), EMPLOYEE)),
-        (("/telegram/webhook", r) for r in telegram_requests(SEED, 1500, SECRET, CHAT)),
-    )
     statuses: Counter[tuple[str, int]] = Counter()
-    async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
-        for index, (path, request) in enumerate(requests):
-            response = await client.post(path, content=request.body, headers=request.headers)
-            statuses[path, response.status_code] += 1
-            if request.forged:
-                assert response.status_code == 401, (path, request, response.text)
-            if index % 250 == 0:
-                assert (await client.get("/healthz")).status_code == 200
-    refused = await widget_fuzz(app, widget_frames(SEED, 600))
+    async with asyncio.timeout(SURFACE_TIMEOUT):
+        await settled(app)
+        await forged_widgets(app)
+    async with asyncio.timeout(SURFACE_TIMEOUT):
+        thread = (channel, thread_ts)
+        await post_all(app, "/slack/events", slack_requests(SEED, 1500, thread, EMPLOYEE), statuses)
+    async with asyncio.timeout(SURFACE_TIMEOUT):
+        updates = telegram_requests(SEED, 1500, SECRET, CHAT)
+        await post_all(app, "/telegram/webhook", updates, statuses)
+    async with asyncio.timeout(SURFACE_TIMEOUT):
+        refused = await widget_fuzz(app, widget_frames(SEED, 600))
 
     assert not [s for s in statuses if s[1] >= 500], statuses
     assert {code for path, code in statuses if path == "/slack/events"} >= {200, 400, 401}
@@ -135,6 +148,51 @@ def forged_replies(thread: tuple[str, str]) -> set[str]:
 def forged_update_ids() -> set[str]:
     forged = (r for r in telegram_requests(SEED, 1500, SECRET, CHAT) if r.forged)
     return {str(json.loads(r.body)["update_id"]) for r in forged}
+
+
+async def forged_widgets(app: Frontdesk) -> None:
+    """Sockets from pages of other sites (a forged or missing Origin) and hellos with a
+    forged identity, each followed by a message: all refused, and nothing stored."""
+    url = app.url.replace("http", "ws", 1) + "/widget/socket"
+    rng = random.Random(SEED)
+    before = await rows(app)
+    origins = [None, "null", "http://evil.example", f"{app.url}.evil.example",
+               app.url.replace("127.0.0.1", "localhost"), app.url.replace("http:", "https:")]  # fmt: skip
+    for origin in origins * 5:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(url, origin=origin) as socket:  # type: ignore[arg-type]
+                await socket.send(json.dumps({"type": "hello", "token": None}))
+        assert refused.value.response.status_code == 403, origin
+    for n in range(60):
+        user = f"user-{rng.randrange(10**6)}"
+        right = hmac.new(WIDGET_SECRET.encode(), user.encode(), hashlib.sha256).hexdigest()
+        forged = rng.choice([
+            "0" * 64, right[:-1] + ("0" if right[-1] != "0" else "1"), right[:32], "",
+            hmac.new(b"guessed", user.encode(), hashlib.sha256).hexdigest(),
+            hmac.new(WIDGET_SECRET.encode(), f"{user}x".encode(), hashlib.sha256).hexdigest(),
+        ])  # fmt: skip
+        identity = {"id": user, "name": f"Impostor {n}", "email": f"{user}@example.com"}
+        async with websockets.connect(url, origin=app.url) as socket:  # type: ignore[arg-type]
+            await socket.send(json.dumps({"type": "hello", "token": None,
+                                          "identity": {**identity, "hash": forged}}))  # fmt: skip
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await socket.send(json.dumps({"type": "message", "id": f"x{n}", "text": "hi"}))
+            answer = json.loads(await socket.recv())
+            assert (answer["type"], answer["code"]) == ("error", "bad_identity"), answer
+            with pytest.raises(websockets.ConnectionClosed):
+                await socket.recv()
+            assert socket.close_code == 1008
+    await settled(app)
+    assert await rows(app) == before
+
+
+async def rows(app: Frontdesk) -> tuple[int, ...]:
+    """How many customers, contacts and messages are stored."""
+    async with app.store.session() as session:
+        return tuple(
+            [(await session.exec(select(func.count()).select_from(table))).one()
+             for table in (Customer, Contact, Message)]
+        )  # fmt: skip
 
 
 async def widget_fuzz(app: Frontdesk, frames: Iterator[str | bytes]) -> Counter[str]:
