@@ -137,7 +137,7 @@ class Widget:
             cursor = last_seen if known and isinstance(last_seen, int) else 0
             await Connection(self, websocket, customer_id, token, cursor, address).run()
         except WebSocketDisconnect:
-            return  # gone before the welcome
+            return  # gone
         finally:
             self.visitors.release(token)
 
