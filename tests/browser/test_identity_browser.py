@@ -1,5 +1,6 @@
-"""Frontdesk.identify and Frontdesk.logout in headless Chromium: a customer the site
-vouches for sees one history in two browsers; a wrong hash is refused and said so."""
+"""Frontdesk.identify, Frontdesk.logout and the script tag's data-user-* attributes in
+headless Chromium: a customer the site vouches for sees one history in two browsers; a
+wrong hash is refused and said so."""
 
 import hashlib
 import hmac
@@ -60,3 +61,38 @@ async def test_a_wrong_hash_is_refused_and_said_so(browser: Browser, site: Front
     await expect(
         page.get_by_text("The site's signature for this visitor is wrong.")
     ).to_be_visible()
+
+
+async def shop_page(browser: Browser, site: Frontdesk, html: str) -> Page:
+    """A page of the site's own origin (Chromium lets only such a page reach a local
+    server) with `html` in it."""
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{site.url}/healthz")
+    await page.set_content(html)
+    return page
+
+
+async def test_the_script_tags_attributes_vouch_for_the_visitor(
+    browser: Browser, site: Frontdesk
+) -> None:
+    """A site that knows who is signed in when it renders the page says so on the tag."""
+    laptop = await signed_in(browser, site, identity("user-1815"))
+    await laptop.get_by_label("Message").fill("hello from the laptop")
+    await laptop.get_by_role("button", name="Send").click()
+    await expect(laptop.get_by_role("log")).to_contain_text("a bot")
+
+    attributes = " ".join(f'data-user-{k}="{v}"' for k, v in identity("user-1815").items())
+    shop = (
+        f'<!doctype html><title>Shop</title><script src="/widget.js" {attributes} defer></script>'
+    )
+    page = await shop_page(browser, site, shop)
+    await page.get_by_role("button", name="Chat with us").click()
+    await expect(page.get_by_role("log")).to_contain_text("hello from the laptop")
+
+    forged = shop.replace(identity("user-1815")["hash"], identity("user-1815", "guessed")["hash"])
+    stranger = await shop_page(browser, site, forged)
+    await stranger.get_by_role("button", name="Chat with us").click()
+    await expect(
+        stranger.get_by_text("The site's signature for this visitor is wrong.")
+    ).to_be_visible()
+    await expect(stranger.get_by_role("log")).not_to_contain_text("hello from the laptop")
