@@ -12,7 +12,7 @@ import logging
 from bot.conversations import Conversations
 from bot.jobs import MarkDelivered
 from bot.outbox import Tx
-from bot.store.messages import mark_delivered
+from bot.store.messages import mark_delivered, mark_seen_up_to
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,10 @@ async def delivered(tx: Tx, message_ids: list[int]) -> int:
     a receipt for each employee's reply among them not recorded before; how many."""
     if not message_ids:
         return 0
-    now = tx.outbox.clock()
-    found = await mark_delivered(tx.connection, message_ids, now)
+    return await _queue(tx, await mark_delivered(tx.connection, message_ids, tx.outbox.clock()))
+
+
+async def _queue(tx: Tx, found: list[tuple[int, int]]) -> int:
     for message_id, conversation_id in found:
         # Its own lane: a receipt need not wait for the conversation's other jobs.
         await tx.enqueue(MarkDelivered(message_id), conversation_id=conversation_id, lane=None)
@@ -34,6 +36,15 @@ async def shown(conversations: Conversations, message_ids: list[int]) -> int:
     """Messages a customer was shown (on the widget): their receipts, once."""
     async with conversations.transaction() as tx:
         return await delivered(tx, message_ids)
+
+
+async def shown_up_to(conversations: Conversations, customer_id: int, up_to: int) -> int:
+    """A widget came back saying it had shown every message up to `up_to`: receipts
+    for the replies among them that have none (the instance that showed them may have
+    stopped before it wrote them)."""
+    async with conversations.transaction() as tx:
+        now = tx.outbox.clock()
+        return await _queue(tx, await mark_seen_up_to(tx.connection, customer_id, up_to, now))
 
 
 class Receipts:

@@ -48,6 +48,7 @@ _HELLO_TIMEOUT = 15.0
 _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
 _REMEMBERED = 2000  # ids a socket remembers sending, so that news of them is not resent
 _MAX_ERRORS = 20
+_ID_LIMIT = 2**63  # a message id fits in 64 bits
 
 
 class Widget:
@@ -134,7 +135,11 @@ class Widget:
             await frames.send(websocket, {"type": "welcome", "token": token, **self._about()})
             last_seen = frame.get("last_seen")
             known = token == frame.get("token")  # else a new visitor: everything is new
-            cursor = last_seen if known and isinstance(last_seen, int) else 0
+            cursor = 0
+            if known and isinstance(last_seen, int) and 0 < last_seen < _ID_LIMIT:
+                cursor = last_seen
+            if cursor:  # receipts the instance that showed them may not have written
+                await receipts.shown_up_to(self.conversations, customer_id, cursor)
             await Connection(self, websocket, customer_id, token, cursor, address).run()
         except WebSocketDisconnect:
             return  # gone

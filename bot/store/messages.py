@@ -70,6 +70,18 @@ _DELIVERED = (
     .values(delivered_at=bindparam("now"))
     .returning(messages.c.id, messages.c.conversation_id)
 )
+_SEEN_UP_TO = (
+    update(messages)
+    .where(
+        messages.c.conversation_id.in_(
+            select(conversations.c.id).where(conversations.c.customer_id == bindparam("customer"))
+        )
+    )
+    .where(messages.c.id <= bindparam("up_to"))
+    .where(messages.c.author == literal_column("'employee'"), messages.c.delivered_at.is_(None))
+    .values(delivered_at=bindparam("now"))
+    .returning(messages.c.id, messages.c.conversation_id)
+)
 
 
 async def find_message(connection: Connection, source: str, source_id: str) -> Message | None:
@@ -139,4 +151,14 @@ async def mark_delivered(
     replies among them, those not recorded before, as (message, conversation): one
     conditional UPDATE, so that of two sockets or instances only one finds each."""
     found = await connection.execute(_DELIVERED, {"ids": ids, "now": now})
+    return [(row.id, row.conversation_id) for row in found.all()]
+
+
+async def mark_seen_up_to(
+    connection: Connection, customer_id: int, up_to: int, now: datetime
+) -> list[tuple[int, int]]:
+    """`mark_delivered` for every employee's reply to this customer up to message
+    `up_to`, which their widget says it has shown."""
+    params = {"customer": customer_id, "up_to": up_to, "now": now}
+    found = await connection.execute(_SEEN_UP_TO, params)
     return [(row.id, row.conversation_id) for row in found.all()]

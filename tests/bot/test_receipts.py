@@ -151,3 +151,31 @@ async def test_a_widget_reply_is_delivered_only_once_shown(
         receipts = select(OutboxJob).where(OutboxJob.kind == "desk.receipt")
         assert len((await session.exec(receipts)).all()) == 1
     assert slack.calls.count("reactions.add") == 1
+
+
+async def test_a_widget_back_from_a_lost_instance_gets_the_receipts_it_was_owed(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    """An instance that showed a reply and stopped before writing its receipt: the
+    widget reconnects elsewhere saying what it has shown, and that reply is delivered."""
+    async with Visitor(frontdesk.url) as visitor:
+        await visitor.say(CHARGED)
+        posted = await card(slack)
+        token = visitor.token
+    reply = thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Refunded!")
+    assert (await send_event(frontdesk.url, reply)).status_code == 200
+    async with frontdesk.store.session() as session:
+        stored = (await session.exec(select(Message).where(Message.author == "employee"))).one()
+    assert stored.id is not None
+    assert stored.delivered_at is None
+    async with Visitor(frontdesk.url, token=token, last_seen=stored.id):
+
+        async def marked() -> list[dict[str, Any]]:
+            return slack.reactions
+
+        check = {"channel": posted["channel"], "timestamp": reply["ts"], "name": "white_check_mark"}
+        assert await eventually(marked) == [check]
+    # Another visitor's word about its own messages marks nothing of this customer's.
+    async with Visitor(frontdesk.url, last_seen=stored.id + 1000) as stranger:
+        await stranger.say("hello")
+    assert slack.calls.count("reactions.add") == 1

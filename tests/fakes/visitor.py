@@ -33,11 +33,13 @@ class Visitor:
         *,
         identity: dict[str, str] | None = None,
         address: str | None = None,
+        last_seen: int = 0,
     ) -> None:
         self.url = app_url.replace("http", "ws", 1) + "/widget/socket"
         self.origin = origin or app_url
         self.token = token
         self.identity = identity
+        self.last_seen = last_seen  # the newest message it says it has shown
         self.headers = {"X-Forwarded-For": address} if address else {}
         self.messages: list[dict[str, Any]] = []  # every message frame, in order
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -50,7 +52,7 @@ class Visitor:
             origin=self.origin,
             additional_headers=self.headers,  # type: ignore[arg-type]
         )
-        hello = {"type": "hello", "token": self.token, "last_seen": 0}
+        hello = {"type": "hello", "token": self.token, "last_seen": self.last_seen}
         if self.identity is not None:
             hello["identity"] = self.identity
         with contextlib.suppress(websockets.ConnectionClosed):  # refused before the hello
