@@ -3,11 +3,23 @@ roster's live state that routing reads."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, bindparam, func, literal_column, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 
 from bot.store import Connection
 from bot.store.rows import add, change, ignoring, model, models, upserting, values
@@ -97,10 +109,28 @@ _OPEN_COUNTS = (
     .where(conversations.c.status.in_(OPEN_STATUSES))
     .group_by(conversations.c.employee_id)
 )
-_STATUSES = select(employee_status)
-_SOME: BindParameter[list[str]] = bindparam("employees", expanding=True)
-_OPEN_COUNTS_OF = _OPEN_COUNTS.where(conversations.c.employee_id.in_(_SOME))
-_STATUSES_OF = _STATUSES.where(employee_status.c.employee_id.in_(_SOME))
+_STATUSES = select(
+    employee_status.c.employee_id, employee_status.c.away, employee_status.c.last_assigned_at
+)
+
+
+def _among(dialect: str, column: ColumnElement[str]) -> ColumnElement[bool]:
+    """`column` is one of the ids in the parameter `employees`: a JSON list on SQLite,
+    an array on PostgreSQL. Not an expanding IN: SQLAlchemy renders that again on every
+    run, and with a team's 250 ids it cost more than the query."""
+    if dialect == "sqlite":
+        each = func.json_each(bindparam("employees", type_=String))
+        return column.in_(select(literal_column("value")).select_from(each))
+    return column == any_(bindparam("employees", type_=postgresql.ARRAY(String)))
+
+
+_OF = {
+    dialect: (_OPEN_COUNTS.where(_among(dialect, conversations.c.employee_id)),
+              _STATUSES.where(_among(dialect, employee_status.c.employee_id)))
+    for dialect in ("sqlite", "postgresql")
+}  # fmt: skip
+_Counts = Sequence[tuple[str | None, int]]
+_States = Sequence[tuple[str, bool, datetime | None]]
 _LOCK_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk roster'))")
 _EARLIER = (
     select(conversations, func.count(messages.c.id).label("messages"))
@@ -252,20 +282,20 @@ async def roster(
     if only is None:
         found, statuses = await open_counts(connection), await connection.execute(_STATUSES)
     else:
-        employees = {"employees": list(only)}
-        counted = await connection.execute(_OPEN_COUNTS_OF, employees)
-        found = {row.employee_id: int(row.open) for row in counted.all()}
-        statuses = await connection.execute(_STATUSES_OF, employees)
-    counts = {e: n for e, n in found.items() if e is not None}
-    known = {row.employee_id: row for row in statuses.all()}
-    return {
-        employee: EmployeeState(
-            open_conversations=counts.get(employee, 0),
-            away=bool(known[employee].away) if employee in known else False,
-            last_assigned_at=known[employee].last_assigned_at if employee in known else None,
-        )
-        for employee in counts.keys() | known.keys()
+        counting, stating = _OF[connection.dialect.name]
+        ids = list(only)
+        employees = {"employees": json.dumps(ids) if connection.dialect.name == "sqlite" else ids}
+        counted = await connection.execute(counting, employees)
+        found = {employee: int(n) for employee, n in cast(_Counts, counted.all())}
+        statuses = await connection.execute(stating, employees)
+    roster = {
+        employee: EmployeeState(found.pop(employee, 0), bool(away), last_assigned_at)
+        for employee, away, last_assigned_at in cast(_States, statuses.all())
     }
+    for employee, n in found.items():
+        if employee is not None:  # None: conversations still in triage
+            roster[employee] = EmployeeState(open_conversations=n)
+    return roster
 
 
 async def set_away(connection: Connection, employee_id: str, away: bool, now: datetime) -> None:
