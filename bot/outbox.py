@@ -300,7 +300,7 @@ class Outbox:
             ):
                 raise FinishedElsewhere  # its lease lapsed and another run did it: roll back
             lanes = [row.lane] if row.lane is not None else []
-            next_in_lane = await queue.pending_in_any(tx.connection, lanes)
+            next_in_lane = await queue.pending_in_any(tx.connection, lanes, claimed=tx.started)
         self.completions.report(row, "done", None)
         if next_in_lane:
             self.wake()

@@ -165,9 +165,12 @@ async def open_or_start(
         # signature on each call (about 50 µs each).
         fresh = Conversation(customer_id=customer_id, channel=channel, entities={}, offered=[],
                              created_at=now, **new)  # fmt: skip
-        await connection.execute(_START(connection), values(fresh))
-        current = await open_conversation(connection, customer_id)
-        assert current is not None
+        started = (await connection.execute(_START(connection), values(fresh))).first()
+        if started is not None:
+            fresh.id, current = started.id, fresh
+        else:  # another instance started one first
+            current = await open_conversation(connection, customer_id)
+            assert current is not None
     if current.channel != channel:
         await change(connection, current, channel=channel)
     return current

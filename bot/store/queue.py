@@ -179,9 +179,13 @@ async def pending_in(connection: Connection, lane: str) -> bool:
     return await pending_in_any(connection, [lane])
 
 
-async def pending_in_any(connection: Connection, lanes: Collection[str]) -> bool:
+async def pending_in_any(
+    connection: Connection, lanes: Collection[str], *, claimed: Collection[OutboxJob] = ()
+) -> bool:
     """Whether a job is waiting in any of these lanes (without their locks: for
-    waking the outbox, not for deciding who runs a job)."""
+    waking the outbox, not for deciding who runs a job). A lane where one of the
+    `claimed` jobs runs next is not asked about: that job frees the lane when it ends."""
+    lanes = set(lanes).difference(job.lane for job in claimed)
     if not lanes:
         return False
     found = await connection.execute(_IN_LANES, {"lanes": list(lanes)})
