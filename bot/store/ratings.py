@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 
 from bot.store import Connection
 from bot.store.rows import ignoring, model, split, values
@@ -67,18 +67,18 @@ async def asked(
     connection: Connection, customer_id: int, message_id: int
 ) -> tuple[Message, Conversation] | None:
     """A message in one of this customer's conversations, with the conversation."""
-    found = (await connection.execute(_ASKED, {"id": message_id, "customer": customer_id})).first()
-    if found is None:
-        return None
-    message, conversation = split(found, messages, conversations)
-    assert message is not None
-    assert conversation is not None
-    return model(Message, message), model(Conversation, conversation)
+    return await _with_conversation(connection, _ASKED, {"id": message_id, "customer": customer_id})
 
 
 async def latest(connection: Connection, customer_id: int) -> tuple[Message, Conversation] | None:
     """The newest message in this customer's conversations, with its conversation."""
-    found = (await connection.execute(_LATEST, {"customer": customer_id})).first()
+    return await _with_conversation(connection, _LATEST, {"customer": customer_id})
+
+
+async def _with_conversation(
+    connection: Connection, query: Select[Any], params: dict[str, Any]
+) -> tuple[Message, Conversation] | None:
+    found = (await connection.execute(query, params)).first()
     if found is None:
         return None
     message, conversation = split(found, messages, conversations)

@@ -186,16 +186,21 @@ async def quick_shop(
         yield app
 
 
-async def test_a_closed_conversation_is_rated_with_accessible_buttons(
-    page: Page, quick_shop: Frontdesk, slack: FakeSlack
-) -> None:
-    await page.goto(quick_shop.url)
+async def closed(page: Page, shop: Frontdesk, slack: FakeSlack) -> dict[str, Any]:
+    """A conversation the customer began on the page, closed by its employee: its card."""
+    await page.goto(shop.url)
     await write(page, CHARGED_TWICE)
     posted = await card(slack)
     conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
     close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
-    await press(quick_shop.url, posted["channel"][1:], close, posted["channel"])
+    await press(shop.url, posted["channel"][1:], close, posted["channel"])
+    return posted
 
+
+async def test_a_closed_conversation_is_rated_with_accessible_buttons(
+    page: Page, quick_shop: Frontdesk, slack: FakeSlack
+) -> None:
+    posted = await closed(page, quick_shop, slack)
     stars = page.get_by_role("group", name="Rate this conversation")
     await expect(stars).to_be_visible()
     names = [f"Rate {score} out of 5" for score in range(1, 6)] + ["Skip rating"]
@@ -229,13 +234,7 @@ async def test_a_closed_conversation_is_rated_with_accessible_buttons(
 async def test_a_rating_can_be_skipped_in_the_browser(
     page: Page, quick_shop: Frontdesk, slack: FakeSlack
 ) -> None:
-    await page.goto(quick_shop.url)
-    await write(page, CHARGED_TWICE)
-    posted = await card(slack)
-    conversation = posted["blocks"][-2]["block_id"].removeprefix("conversation:")
-    close = {"type": "button", "action_id": "frontdesk_close", "value": conversation}
-    await press(quick_shop.url, posted["channel"][1:], close, posted["channel"])
-
+    posted = await closed(page, quick_shop, slack)
     stars = page.get_by_role("group", name="Rate this conversation")
     await page.get_by_label("Comment (optional)").fill("not sent: a skip has no comment")
     await stars.get_by_role("button", name="Skip rating", exact=True).click()
