@@ -119,20 +119,31 @@ async def test_the_desk_failing_retries_the_receipt(tmp_path: Path) -> None:
 # Over real HTTP: the widget -----------------------------------------------------------
 
 
-async def test_a_widget_reply_is_delivered_only_once_shown(
+async def replied_while_away(
     frontdesk: Frontdesk, slack: FakeSlack
-) -> None:
+) -> tuple[str, dict[str, Any], dict[str, Any], Message]:
+    """A widget customer who wrote and left, and the employee's reply, not delivered:
+    the customer's token, the card, the reply's event and the stored reply."""
     async with Visitor(frontdesk.url) as visitor:
         await visitor.say(CHARGED)
         posted = await card(slack)
         token = visitor.token
-    # The customer has gone: the reply waits for them, and is not delivered yet.
     reply = thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Refunded!")
     assert (await send_event(frontdesk.url, reply)).status_code == 200
     async with frontdesk.store.session() as session:
         stored = (await session.exec(select(Message).where(Message.author == "employee"))).one()
+    assert stored.id is not None
     assert stored.delivered_at is None
     assert slack.reactions == []
+    assert token is not None
+    return token, posted, reply, stored
+
+
+async def test_a_widget_reply_is_delivered_only_once_shown(
+    frontdesk: Frontdesk, slack: FakeSlack
+) -> None:
+    # The customer has gone: the reply waits for them, and is not delivered yet.
+    token, posted, reply, _ = await replied_while_away(frontdesk, slack)
     # Back, in two tabs at once: shown in both, delivered once.
     async with (
         Visitor(frontdesk.url, token=token) as one,
@@ -158,16 +169,7 @@ async def test_a_widget_back_from_a_lost_instance_gets_the_receipts_it_was_owed(
 ) -> None:
     """An instance that showed a reply and stopped before writing its receipt: the
     widget reconnects elsewhere saying what it has shown, and that reply is delivered."""
-    async with Visitor(frontdesk.url) as visitor:
-        await visitor.say(CHARGED)
-        posted = await card(slack)
-        token = visitor.token
-    reply = thread_reply(posted["channel"], posted["ts"], posted["channel"][1:], "Refunded!")
-    assert (await send_event(frontdesk.url, reply)).status_code == 200
-    async with frontdesk.store.session() as session:
-        stored = (await session.exec(select(Message).where(Message.author == "employee"))).one()
-    assert stored.id is not None
-    assert stored.delivered_at is None
+    token, posted, reply, stored = await replied_while_away(frontdesk, slack)
     async with Visitor(frontdesk.url, token=token, last_seen=stored.id):
 
         async def marked() -> list[dict[str, Any]]:
