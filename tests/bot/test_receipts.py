@@ -121,9 +121,9 @@ async def test_the_desk_failing_retries_the_receipt(tmp_path: Path) -> None:
 
 async def replied_while_away(
     frontdesk: Frontdesk, slack: FakeSlack
-) -> tuple[str, dict[str, Any], dict[str, Any], Message]:
+) -> tuple[str, dict[str, Any], dict[str, Any], int]:
     """A widget customer who wrote and left, and the employee's reply, not delivered:
-    the customer's token, the card, the reply's event and the stored reply."""
+    the customer's token, the card, the reply's event and the stored reply's id."""
     async with Visitor(frontdesk.url) as visitor:
         await visitor.say(CHARGED)
         posted = await card(slack)
@@ -136,7 +136,7 @@ async def replied_while_away(
     assert stored.delivered_at is None
     assert slack.reactions == []
     assert token is not None
-    return token, posted, reply, stored
+    return token, posted, reply, stored.id
 
 
 async def test_a_widget_reply_is_delivered_only_once_shown(
@@ -169,8 +169,8 @@ async def test_a_widget_back_from_a_lost_instance_gets_the_receipts_it_was_owed(
 ) -> None:
     """An instance that showed a reply and stopped before writing its receipt: the
     widget reconnects elsewhere saying what it has shown, and that reply is delivered."""
-    token, posted, reply, stored = await replied_while_away(frontdesk, slack)
-    async with Visitor(frontdesk.url, token=token, last_seen=stored.id):
+    token, posted, reply, reply_id = await replied_while_away(frontdesk, slack)
+    async with Visitor(frontdesk.url, token=token, last_seen=reply_id):
 
         async def marked() -> list[dict[str, Any]]:
             return slack.reactions
@@ -178,6 +178,6 @@ async def test_a_widget_back_from_a_lost_instance_gets_the_receipts_it_was_owed(
         check = {"channel": posted["channel"], "timestamp": reply["ts"], "name": "white_check_mark"}
         assert await eventually(marked) == [check]
     # Another visitor's word about its own messages marks nothing of this customer's.
-    async with Visitor(frontdesk.url, last_seen=stored.id + 1000) as stranger:
+    async with Visitor(frontdesk.url, last_seen=reply_id + 1000) as stranger:
         await stranger.say("hello")
     assert slack.calls.count("reactions.add") == 1
