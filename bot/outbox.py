@@ -167,9 +167,9 @@ class Outbox:
                 tx.news.add(JOBS)
             for news in tx.news:
                 await self.news.publish(connection, news)
-        self._start(tx.started)
-        for news in tx.news:
+        for news in tx.news:  # first: a customer waiting for a reply goes before the jobs
             self.news.deliver(news)
+        self._start(tx.started)
 
     async def start(self) -> None:
         self._tasks = [
