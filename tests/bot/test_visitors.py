@@ -187,7 +187,9 @@ async def test_a_flood_from_one_visitor_is_limited_while_others_are_served(
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert flood.stdout is not None
-    assert (await flood.stdout.readline()).strip() == b"flooding"
+    if (line := await flood.stdout.readline()).strip() != b"flooding":
+        _, err = await flood.communicate()
+        pytest.fail(f"the flood did not start: {line!r} {err.decode()[-2000:]}")
     flooded = await ordinary_visitors(app, "10.0.2")
     cpu_flooded = time.process_time() - cpu
     out, err = await flood.communicate()
