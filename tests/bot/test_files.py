@@ -15,7 +15,7 @@ from bot.tables import Message
 from bot.widget_files import WidgetFiles
 from tests.bot.test_ratings import card
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
+from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
 from tests.fakes.harness import Harness
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack import BOT_TOKEN, FakeSlack, send_event, thread_reply
@@ -127,8 +127,7 @@ async def test_a_file_over_the_configured_size_is_refused_with_a_note_in_the_thr
 ) -> None:
     """config.yml `files: {max_mb: 0.1}`: a 250 kB PDF stays on the desk, noted in the
     thread; the small picture beside it reaches the widget."""
-    config = tmp_path / "small-files.yml"
-    config.write_text(always_open_text() + "\nfiles: {max_mb: 0.1}\n")
+    config = always_open_config(tmp_path, more="\nfiles: {max_mb: 0.1}\n")
     settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
     async with Frontdesk(settings) as app, Visitor(app.url) as visitor:
         await visitor.say(CHARGED)

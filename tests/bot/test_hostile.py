@@ -24,17 +24,17 @@ import websockets
 from sqlmodel import col, func, select
 
 from bot.tables import Contact, Customer, Inbound, Message, OutboxJob
+from tests.bot.test_telegram import WEBHOOK_SECRET, telegram_settings
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
+from tests.fakes.frontdesk import Frontdesk, always_open_text
 from tests.fakes.hostile import Request, slack_requests, telegram_requests, widget_frames
 from tests.fakes.rasa import FakeRasa, meaning
 from tests.fakes.server import free_port
 from tests.fakes.slack import FakeSlack, sign
-from tests.fakes.telegram import BOT_TOKEN, FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.visitor import Visitor
 
 SEED = 20261125
-SECRET = "s3cret-token"
 WIDGET_SECRET = "site-backend-secret"
 SURFACE_TIMEOUT = 180  # seconds for each surface's run: generous for a busy CI machine
 CHAT = 424242
@@ -53,9 +53,10 @@ async def app(
     config.write_text(always_open_text().replace("per_minute: ", "per_minute: 1000").replace(
         "message_burst: 10", "message_burst: 10000"))  # fmt: skip
     settings = replace(
-        settings_for(database_url, config, fake_rasa.url, slack.url),
-        telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
-        public_url=f"http://127.0.0.1:{port}", telegram_webhook_secret=SECRET,
+        telegram_settings(
+            tmp_path, fake_rasa.url, slack, tg, port,
+            webhook=True, database_url=database_url, config=config,
+        ),
         widget_secret=WIDGET_SECRET,
     )  # fmt: skip
     fake_rasa.otherwise = meaning("out_of_scope", 0.2)  # whatever junk text gets through
@@ -102,7 +103,7 @@ async def test_hostile_input_gets_no_5xx_no_forgery_no_poison_jobs(
         thread = (channel, thread_ts)
         await post_all(app, "/slack/events", slack_requests(SEED, 1500, thread, EMPLOYEE), statuses)
     async with asyncio.timeout(SURFACE_TIMEOUT):
-        updates = telegram_requests(SEED, 1500, SECRET, CHAT)
+        updates = telegram_requests(SEED, 1500, WEBHOOK_SECRET, CHAT)
         await post_all(app, "/telegram/webhook", updates, statuses)
     async with asyncio.timeout(SURFACE_TIMEOUT):
         refused = await widget_fuzz(app, widget_frames(SEED, 600))
@@ -146,7 +147,7 @@ def forged_replies(thread: tuple[str, str]) -> set[str]:
 
 
 def forged_update_ids() -> set[str]:
-    forged = (r for r in telegram_requests(SEED, 1500, SECRET, CHAT) if r.forged)
+    forged = (r for r in telegram_requests(SEED, 1500, WEBHOOK_SECRET, CHAT) if r.forged)
     return {str(json.loads(r.body)["update_id"]) for r in forged}
 
 
@@ -247,7 +248,7 @@ async def test_a_client_that_hangs_up_mid_body_is_noted_quietly(
     app: Frontdesk, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, **sign("{}")}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, **sign("{}")}
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     _, writer = await asyncio.open_connection("127.0.0.1", app.port)
     writer.write(
@@ -295,7 +296,7 @@ async def test_the_newer_surfaces_refuse_junk_without_a_5xx(
             response = await client.post(
                 "/telegram/webhook",
                 json=update,
-                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
             )
             statuses.append(("callback", response.status_code))
         for path in ["/widget/files/1/0", "/widget/files/1/0?expires=x&sig=y",

@@ -13,7 +13,7 @@ from bot.slack_presence import AWAY, BACK, STRANGER, USAGE, absence
 from tests.bot.test_admin import call
 from tests.bot.test_handoff import card_text, cards
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text
+from tests.fakes.frontdesk import Frontdesk, always_open_config, always_open_text
 from tests.fakes.harness import Harness
 from tests.fakes.slack import FakeSlack, slash_command
 from tests.fakes.visitor import Visitor
@@ -25,7 +25,7 @@ HOUR = 3600
 
 async def presence_from_slack(frontdesk: Frontdesk, tmp_path: Path) -> None:
     """The test config (every employee at work), with presence from Slack switched on."""
-    (tmp_path / "config.yml").write_text(always_open_text() + "presence: {from_slack: true}\n")
+    always_open_config(tmp_path, more="presence: {from_slack: true}\n")
     assert (await call(frontdesk, "POST", "/admin/config/reload")).status_code == 200
 
 

@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.ratings import COMMENT_ASK, COMMENT_THANKS, COMMENT_WITHIN, SKIP, report
 from bot.tables import Rating
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_text, settings_for
+from tests.fakes.frontdesk import Frontdesk, always_open_config, always_open_text, settings_for
 from tests.fakes.harness import Harness, config_from
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.slack import FakeSlack, press
@@ -264,8 +264,7 @@ async def test_a_rating_in_the_widget_reaches_the_thread(
 async def test_ratings_switched_off_ask_the_widget_for_none(
     tmp_path: Path, fake_rasa: FakeRasa, slack: FakeSlack
 ) -> None:
-    config = tmp_path / "no-ratings.yml"
-    config.write_text(always_open_text() + "\nratings: {enabled: false}\n")
+    config = always_open_config(tmp_path, more="\nratings: {enabled: false}\n")
     settings = settings_for(f"sqlite:///{tmp_path / 'fd.db'}", config, fake_rasa.url, slack.url)
     async with Frontdesk(settings) as app, Visitor(app.url) as visitor:
         await visitor.say(CHARGED)

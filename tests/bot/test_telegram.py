@@ -43,6 +43,7 @@ CHAT = 777001
 EMPLOYEES = {"U0PRIYA01": "priya", "U0TOMAS01": "tomas"}  # billing, by Slack user
 CHARGED_TWICE = "I was charged twice for my subscription this month"
 PTB = Bot(BOT_TOKEN)
+WEBHOOK_SECRET = "s3cret-token"
 
 
 def inbound(payload: dict[str, Any]) -> Any:
@@ -140,14 +141,29 @@ def test_split_cuts_a_long_word_where_it_must() -> None:
 
 
 def telegram_settings(
-    tmp_path: Path, nlu_url: str, slack: FakeSlack, tg: FakeTelegram, port: int, *, webhook: bool
+    tmp_path: Path,
+    nlu_url: str,
+    slack: FakeSlack,
+    tg: FakeTelegram,
+    port: int,
+    *,
+    webhook: bool,
+    database_url: str | None = None,
+    config: Path | None = None,
 ) -> Any:
+    """The app's settings with Telegram on the Bot API double: a webhook (secret
+    WEBHOOK_SECRET) or long polling; a SQLite file in `tmp_path` and the always-open
+    config.yml unless given others."""
     base = settings_for(
-        f"sqlite:///{tmp_path / 'fd.db'}", always_open_config(tmp_path), nlu_url, slack.url
+        database_url or f"sqlite:///{tmp_path / 'fd.db'}",
+        config or always_open_config(tmp_path),
+        nlu_url,
+        slack.url,
     )
     return replace(
         base, telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
-        public_url=f"http://127.0.0.1:{port}" if webhook else None, telegram_webhook_secret="s3cret-token",
+        public_url=f"http://127.0.0.1:{port}" if webhook else None,
+        telegram_webhook_secret=WEBHOOK_SECRET,
     )  # fmt: skip
 
 
@@ -176,7 +192,7 @@ async def app_with_rasa(
 
 
 async def deliver(
-    app: Frontdesk, payload: dict[str, Any], secret: str = "s3cret-token"
+    app: Frontdesk, payload: dict[str, Any], secret: str = WEBHOOK_SECRET
 ) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.post(
@@ -218,7 +234,7 @@ async def test_a_telegram_customer_reaches_an_employee_and_hears_back(
 ) -> None:
     app = app_with_rasa
     assert tg.webhook["url"] == f"{app.url}/telegram/webhook"
-    assert tg.webhook["secret_token"] == "s3cret-token"
+    assert tg.webhook["secret_token"] == WEBHOOK_SECRET
     assert (await deliver(app, text(CHAT, "/start"))).status_code == 200
     await sent_to(tg, CHAT, lambda s: "a bot" in s.get("text", ""))
 
@@ -268,7 +284,7 @@ async def test_malformed_updates_are_refused(app: Frontdesk, body: bytes) -> Non
         response = await client.post(
             f"{app.url}/telegram/webhook",
             content=body,
-            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+            headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
         )
     assert response.status_code == 400
     async with app.store.session() as session:

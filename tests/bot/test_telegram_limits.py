@@ -7,7 +7,6 @@ import asyncio
 import math
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -18,15 +17,15 @@ from bot.metrics import Metrics
 from bot.tables import Inbound, Message, OutboxJob
 from bot.telegram_limits import TOO_FAST, TOO_LONG, ChatLimits
 from routing.limits import Limits
+from tests.bot.test_telegram import WEBHOOK_SECRET, telegram_settings
 from tests.conftest import eventually
-from tests.fakes.frontdesk import Frontdesk, always_open_config, settings_for
+from tests.fakes.frontdesk import Frontdesk
 from tests.fakes.rasa import FakeRasa, meaning
 from tests.fakes.server import free_port
 from tests.fakes.slack import FakeSlack
-from tests.fakes.telegram import BOT_TOKEN, FakeTelegram, text
+from tests.fakes.telegram import FakeTelegram, text
 
 FLOODER, OTHER = 880001, 880002
-SECRET = "s3cret-token"
 
 
 @pytest.fixture
@@ -34,11 +33,9 @@ async def app(
     tmp_path: Path, database_url: str, fake_rasa: FakeRasa, slack: FakeSlack, tg: FakeTelegram
 ) -> AsyncIterator[Frontdesk]:
     port = free_port()
-    settings = replace(
-        settings_for(database_url, always_open_config(tmp_path), fake_rasa.url, slack.url),
-        telegram_bot_token=BOT_TOKEN, telegram_api_url=tg.url,
-        public_url=f"http://127.0.0.1:{port}", telegram_webhook_secret=SECRET,
-    )  # fmt: skip
+    settings = telegram_settings(
+        tmp_path, fake_rasa.url, slack, tg, port, webhook=True, database_url=database_url
+    )
     fake_rasa.otherwise = meaning("out_of_scope", 0.2)
     async with Frontdesk(settings, port) as frontdesk:
         yield frontdesk
@@ -48,7 +45,7 @@ async def post(client: httpx.AsyncClient, chat: int, words: str) -> int:
     response = await client.post(
         "/telegram/webhook",
         json=text(chat, words),
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
     )
     return response.status_code
 

@@ -18,11 +18,12 @@ ROOT = Path(__file__).parent.parent.parent
 
 
 def always_open_config(
-    directory: Path, *, team_channel: str | None = None, photos: str | None = None
+    directory: Path, *, team_channel: str | None = None, photos: str | None = None, more: str = ""
 ) -> Path:
-    """A config.yml file with every employee at work 24/7 (see always_open_text)."""
+    """A config.yml file with every employee at work 24/7 (see always_open_text), and
+    `more` sections after it."""
     path = directory / "config.yml"
-    path.write_text(always_open_text(team_channel=team_channel, photos=photos))
+    path.write_text(always_open_text(team_channel=team_channel, photos=photos) + more)
     return path
 
 
