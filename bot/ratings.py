@@ -101,20 +101,19 @@ class Ratings:
         no more than COMMENT_WITHIN ago, and it was not answered. The comment is kept
         with the rating and the rating shown again in the thread, with it; SKIP (or
         nothing) declines. Handled twice, the same text is still taken as handled."""
+        async with self.conversations.store.reading() as connection:  # most texts: a read
+            found = await stored.latest(connection, customer_id)
+        if found is None or self._awaited(found[0], source_id) == "no":
+            return False
         limit = self.conversations.config().ratings.max_comment_chars
         async with self.conversations.transaction() as tx:
             found = await stored.latest(tx.connection, customer_id)
             if found is None:
                 return False
             message, conversation = found
-            by = message.details.get("comment_by")  # the prompt answered, or the thanks
-            if by is not None:
-                return bool(by == source_id)
-            rating_id = message.details.get("comment_for")
-            if not isinstance(rating_id, int):
-                return False
-            if self.conversations.clock() - message.created_at > COMMENT_WITHIN:
-                return False
+            if (awaited := self._awaited(message, source_id)) != "open":
+                return awaited == "handled"
+            rating_id = message.details["comment_for"]
             words = text.strip()[:limit].strip()
             answered = {**message.details, "comment_by": source_id}
             await change(tx.connection, message, details=answered)
@@ -125,6 +124,17 @@ class Ratings:
                 thanks, by = Reply(COMMENT_THANKS), {"comment_by": source_id}
                 await self.conversations.say(tx, conversation, thanks, details=by)
         return True
+
+    def _awaited(self, newest: Message, source_id: str) -> Literal["open", "handled", "no"]:
+        """Whether the customer's newest message asks for a comment still ("open"), was
+        answered by this very text ("handled": a repeated handling), or neither."""
+        by = newest.details.get("comment_by")  # the prompt answered, or the thanks
+        if by is not None:
+            return "handled" if by == source_id else "no"
+        if not isinstance(newest.details.get("comment_for"), int):
+            return "no"
+        late = self.conversations.clock() - newest.created_at > COMMENT_WITHIN
+        return "no" if late else "open"
 
 
 async def report(store: Store, config: RoutingConfig, since: datetime) -> list[dict[str, Any]]:
