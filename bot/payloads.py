@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 32  # every payload we read (Slack, Telegram, widget, admin) nests far less
+ID_LIMIT = 2**63  # an id from outside must fit our database's 64-bit integers
 
 
 class Refused(Exception):

@@ -324,7 +324,7 @@ def _update_key(payload: object) -> int:
     update_id = payload.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         raise ValueError("update_id is not an integer")
-    if not 0 <= update_id < 2**63:
+    if not 0 <= update_id < payloads.ID_LIMIT:
         raise ValueError("update_id is out of range")
     return update_id
 

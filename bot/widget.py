@@ -48,7 +48,6 @@ _HELLO_TIMEOUT = 15.0
 _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
 _REMEMBERED = 2000  # ids a socket remembers sending, so that news of them is not resent
 _MAX_ERRORS = 20
-_ID_LIMIT = 2**63  # a message id fits in 64 bits
 
 
 class Widget:
@@ -136,7 +135,7 @@ class Widget:
             last_seen = frame.get("last_seen")
             known = token == frame.get("token")  # else a new visitor: everything is new
             cursor = 0
-            if known and isinstance(last_seen, int) and 0 < last_seen < _ID_LIMIT:
+            if known and isinstance(last_seen, int) and 0 < last_seen < payloads.ID_LIMIT:
                 cursor = last_seen
             if cursor:  # receipts the instance that showed them may not have written
                 await receipts.shown_up_to(self.conversations, customer_id, cursor)
