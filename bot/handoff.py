@@ -10,7 +10,6 @@ from bot.conversations import Conversations
 from bot.jobs import OpenCard
 from bot.outbox import Tx
 from bot.presenter import person_fields, standing_in_reason
-from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.rows import change, key
 from bot.tables import Conversation, Message
@@ -39,8 +38,9 @@ class Handoff:
         """Route the conversation and give it to the person chosen; or, when the rules
         chose a stand-in for the customer's usual person, ask the customer first."""
         connection, now = tx.connection, self.conversations.clock()
-        customer = await people.customer(connection, conversation.customer_id)
-        previous = await stored.previous_employee(connection, conversation.customer_id)
+        customer, previous = await people.customer_and_previous(
+            connection, conversation.customer_id
+        )
         request = RoutingRequest(
             channel=conversation.channel,
             intent=conversation.intent or None,

@@ -26,9 +26,9 @@ class News:
         """`listener` hears news whose topic (the part before ":") is `topic`."""
         self._listeners[topic].append(listener)
 
-    async def publish(self, connection: Connection, news: str) -> None:
+    async def publish(self, connection: Connection, *news: str) -> None:
         """Other instances hear `news` when the transaction on `connection` commits."""
-        await self.store.notify(connection, f"{self._me}|{news}")
+        await self.store.notify(connection, [f"{self._me}|{each}" for each in news])
 
     def deliver(self, news: str) -> None:
         """Tell this instance's listeners. Called after a commit, so a listener's

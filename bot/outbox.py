@@ -165,8 +165,8 @@ class Outbox:
             yield tx
             if tx.queued:
                 tx.news.add(JOBS)
-            for news in tx.news:
-                await self.news.publish(connection, news)
+            if tx.news:
+                await self.news.publish(connection, *tx.news)
         for news in tx.news:  # first: a customer waiting for a reply goes before the jobs
             self.news.deliver(news)
         self._start(tx.started)

@@ -139,6 +139,9 @@ class RasaClassifier:
             except TimeoutError:
                 failures.append(f"{_safe(url)}: timed out")
                 continue
+            except aiohttp.ClientConnectorError:
+                failures.append(f"{_safe(url)}: cannot connect")
+                continue
             except aiohttp.ClientError as exc:
                 failures.append(f"{_safe(url)}: {type(exc).__name__}")
                 continue

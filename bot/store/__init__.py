@@ -8,13 +8,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import CursorResult, Dialect, Executable, event, make_url, text
+from sqlalchemy import (
+    CursorResult,
+    Dialect,
+    Executable,
+    String,
+    bindparam,
+    event,
+    make_url,
+    text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +40,9 @@ TOPIC = "frontdesk"  # the PostgreSQL notification channel instances tell each o
 _RELISTEN = 2.0
 _WRITERS, _READERS = 16, 8  # PostgreSQL connections per instance, plus one to listen
 _SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk schema'))")
+_NOTIFY = text("SELECT pg_notify(:topic, each) FROM unnest(:news) AS each").bindparams(
+    bindparam("news", type_=postgresql.ARRAY(String))
+)
 # Alembic keeps the running upgrade in module globals (`op`, `context`), and on
 # PostgreSQL its statements await: two stores of one process upgrade one at a time.
 _UPGRADING = asyncio.Lock()
@@ -140,12 +153,10 @@ class Store:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             yield session
 
-    async def notify(self, connection: Connection, news: str) -> None:
-        """Tell the other instances `news` when this transaction commits."""
-        if not self.sqlite:
-            await connection.execute(
-                text("SELECT pg_notify(:topic, :news)"), {"topic": TOPIC, "news": news}
-            )
+    async def notify(self, connection: Connection, news: Sequence[str]) -> None:
+        """Tell the other instances each of `news` when this transaction commits."""
+        if not self.sqlite and news:
+            await connection.execute(_NOTIFY, {"topic": TOPIC, "news": list(news)})
 
     async def listen(self, heard: Callable[[str], None]) -> None:
         """Pass on what other instances notify, until cancelled; nothing on SQLite,

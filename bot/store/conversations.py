@@ -10,13 +10,17 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
+    Select,
     String,
     any_,
     bindparam,
     func,
     literal_column,
+    null,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -97,13 +101,20 @@ _GIVE = (
 )
 _LAST_ASSIGNED = upserting(employee_status, "employee_id", "last_assigned_at")
 _AWAY = upserting(employee_status, "employee_id", "away", "updated_at")
-_PREVIOUS = (
-    select(assignments.c.employee_id)
-    .join(conversations, conversations.c.id == assignments.c.conversation_id)
-    .where(conversations.c.customer_id == bindparam("customer"))
-    .order_by(assignments.c.assigned_at.desc(), assignments.c.id.desc())
-    .limit(1)
-)
+
+
+def last_employee(customer: ColumnElement[int]) -> Select[tuple[str]]:
+    """Who was last assigned to one of `customer`'s conversations."""
+    return (
+        select(assignments.c.employee_id)
+        .join(conversations, conversations.c.id == assignments.c.conversation_id)
+        .where(conversations.c.customer_id == customer)
+        .order_by(assignments.c.assigned_at.desc(), assignments.c.id.desc())
+        .limit(1)
+    )
+
+
+_PREVIOUS = last_employee(bindparam("customer"))
 _OPEN_COUNTS = (
     select(conversations.c.employee_id, func.count().label("open"))
     .where(conversations.c.status.in_(OPEN_STATUSES))
@@ -124,13 +135,22 @@ def _among(dialect: str, column: ColumnElement[str]) -> ColumnElement[bool]:
     return column == any_(bindparam("employees", type_=postgresql.ARRAY(String)))
 
 
-_OF = {
-    dialect: (_OPEN_COUNTS.where(_among(dialect, conversations.c.employee_id)),
-              _STATUSES.where(_among(dialect, employee_status.c.employee_id)))
-    for dialect in ("sqlite", "postgresql")
-}  # fmt: skip
-_Counts = Sequence[tuple[str | None, int]]
-_States = Sequence[tuple[str, bool, datetime | None]]
+def _roster(dialect: str | None) -> CompoundSelect[Any]:
+    """Each employee's row (away, last assigned; `open` NULL) and open conversations
+    (`open` counted), of the employees bound as `employees` or (no dialect) of all:
+    one statement, as the roster is read on every handoff. The rows' types are the
+    first select's."""
+    statuses, counts = _STATUSES.add_columns(null().label("open")), _OPEN_COUNTS
+    if dialect is not None:
+        statuses = statuses.where(_among(dialect, employee_status.c.employee_id))
+        counts = counts.where(_among(dialect, conversations.c.employee_id))
+    counted = counts.with_only_columns(conversations.c.employee_id, null(), null(), func.count())
+    return union_all(statuses, counted)
+
+
+_ROSTER = {dialect: _roster(dialect) for dialect in ("sqlite", "postgresql")}
+_ROSTER_OF_ALL = _roster(None)
+_Rows = Sequence[tuple[str | None, bool | None, datetime | None, int | None]]
 _LOCK_ROSTER = text("SELECT pg_advisory_xact_lock(hashtext('frontdesk roster'))")
 _EARLIER = (
     select(conversations, func.count(messages.c.id).label("messages"))
@@ -280,20 +300,25 @@ async def roster(
     and away flag: read from the open conversations and one row per employee, never
     from history. On PostgreSQL the transaction first takes the roster's lock, held
     until it commits: two instances routing at once would both pick the least busy."""
-    if connection.dialect.name == "postgresql":
-        await connection.execute(_LOCK_ROSTER)
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        await connection.execute(_LOCK_ROSTER)  # its own statement: the read's snapshot follows it
     if only is None:
-        found, statuses = await open_counts(connection), await connection.execute(_STATUSES)
+        rows = await connection.execute(_ROSTER_OF_ALL)
     else:
-        counting, stating = _OF[connection.dialect.name]
         ids = list(only)
-        employees = {"employees": json.dumps(ids) if connection.dialect.name == "sqlite" else ids}
-        counted = await connection.execute(counting, employees)
-        found = {employee: int(n) for employee, n in cast(_Counts, counted.all())}
-        statuses = await connection.execute(stating, employees)
+        employees = json.dumps(ids) if dialect == "sqlite" else ids
+        rows = await connection.execute(_ROSTER[dialect], {"employees": employees})
+    found: dict[str | None, int] = {}
+    states: list[tuple[str, bool, datetime | None]] = []
+    for employee, away, last_assigned_at, open_ in cast(_Rows, rows.all()):
+        if open_ is not None:
+            found[employee] = int(open_)
+        elif employee is not None:
+            states.append((employee, bool(away), last_assigned_at))
     roster = {
-        employee: EmployeeState(found.pop(employee, 0), bool(away), last_assigned_at)
-        for employee, away, last_assigned_at in cast(_States, statuses.all())
+        employee: EmployeeState(found.pop(employee, 0), away, last_assigned_at)
+        for employee, away, last_assigned_at in states
     }
     for employee, n in found.items():
         if employee is not None:  # None: conversations still in triage

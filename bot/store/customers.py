@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, select, update
 
 from bot.store import Connection
-from bot.store.conversations import open_conversation
+from bot.store.conversations import last_employee, open_conversation
 from bot.store.rows import add, ignoring, key, model
 from bot.tables import (
     Customer,
@@ -43,6 +43,9 @@ _VERIFY = (
     )
 )
 _CUSTOMER = select(customers).where(customers.c.id == bindparam("id"))
+_CUSTOMER_AND_PREVIOUS = _CUSTOMER.add_columns(
+    last_employee(customers.c.id).scalar_subquery().label("previous")
+)
 _ADDRESS = (
     select(contacts.c.address)
     .where(
@@ -129,6 +132,16 @@ async def add_contact(connection: Connection, customer_id: int, channel: str, ad
 
 async def customer(connection: Connection, customer_id: int) -> Customer:
     return model(Customer, (await connection.execute(_CUSTOMER, {"id": customer_id})).one())
+
+
+async def customer_and_previous(
+    connection: Connection, customer_id: int
+) -> tuple[Customer, str | None]:
+    """The customer, and who was last assigned to one of their conversations: what
+    routing needs of them, in one statement (read on every handoff)."""
+    row = (await connection.execute(_CUSTOMER_AND_PREVIOUS, {"id": customer_id})).one()
+    found = model(Customer, {column.key: row._mapping[column] for column in customers.c})
+    return found, row.previous
 
 
 async def address_of(connection: Connection, customer_id: int, channel: str) -> str | None:

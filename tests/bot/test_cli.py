@@ -179,7 +179,7 @@ def test_route_without_nlu_still_decides_and_says_why(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["intent"] is None
-    assert out["nlu_error"] == "no Rasa server answered: http://127.0.0.1:9: ConnectError"
+    assert out["nlu_error"] == "no Rasa server answered: http://127.0.0.1:9: cannot connect"
     assert out["rule"] is None
     assert out["team"] == "support"
     assert out["employee"]["id"] == "sam"

@@ -106,6 +106,7 @@ async def test_all_servers_down_is_unavailable_not_an_empty_intent() -> None:
         await client.classify("hello")
     await client.aclose()
     assert "hidden" not in str(caught.value)
+    assert str(caught.value).count("cannot connect") == 2
     assert not isinstance(caught.value, NluTimeout)
 
 
