@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -40,13 +41,15 @@ from bot.slack import SlackDesk, SlackEvents
 from bot.store import Store, queue
 from bot.store.conversations import open_counts
 from bot.tables import utcnow
-from bot.telegram import TelegramChannel
 from bot.widget import Widget
 from bot.widget_files import WidgetFiles
 from bot.wiring import handle_core_jobs, handle_desk_jobs
 from nlu import Classification, NluUnavailable
 from nlu.service import NluService
 from routing import RoutingConfig
+
+if TYPE_CHECKING:
+    from bot.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 GC_THRESHOLDS = (10_000, 20, 20)  # see gc.set_threshold
@@ -107,6 +110,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
                       SignIn(store, versions.current, clock))  # fmt: skip
     channels.add(runtime.widget)
     if settings.telegram_bot_token:
+        # Imported only when configured: python-telegram-bot costs ~8 MiB of memory.
+        from bot.telegram import TelegramChannel
+
         telegram = runtime.telegram = TelegramChannel(settings, customers)
         channels.add(
             telegram, sender=telegram, reader=telegram, inviter=telegram, files=telegram.files
