@@ -20,7 +20,7 @@ from bot.store import conversations as stored
 from bot.store.messages import add_once
 from bot.store.rows import change, key
 from bot.suggestions import fitted, suggest
-from bot.tables import Conversation, Message
+from bot.tables import Assignment, Conversation, Message
 from routing import Decision, Target
 
 Written = Literal["delivered", "internal", "duplicate", "unknown"]
@@ -47,9 +47,10 @@ class Employees:
         config = self.conversations.config()
         employee = by if config.has_employee(by) else None
         async with self.conversations.transaction() as tx:
-            conversation = await stored.conversation(tx.connection, conversation_id)
-            if conversation is None:
+            found = await stored.with_current_assignment(tx.connection, conversation_id)
+            if found is None:
                 return "unknown"
+            conversation, current = found
             is_note = text.lstrip().lower().startswith(NOTE)
             fact = asked(text)
             delivered = (
@@ -82,7 +83,7 @@ class Employees:
                 said = await act(tx.connection, conversation.customer_id, fact, employee, now)
                 await tx.enqueue(PostNote(said), conversation_id=conversation_id)
             if delivered:
-                await self._replied(tx, conversation)
+                await self._replied(tx, conversation, current)
                 await self.conversations.deliver(tx, conversation, message)
         self.metrics.employee_messages.labels("reply" if delivered else "internal").inc()
         return "delivered" if delivered else "internal"
@@ -178,13 +179,15 @@ class Employees:
             now = self.conversations.clock()
             await stored.set_away(tx.connection, employee_id, away, now)
 
-    async def _replied(self, tx: Tx, conversation: Conversation) -> None:
+    async def _replied(
+        self, tx: Tx, conversation: Conversation, current: Assignment | None
+    ) -> None:
         """The assigned employee answered: the conversation is open again if it was
-        closed, and the first reply's time is recorded."""
+        closed, and the first reply's time (of the `current` assignment) is recorded."""
         now = self.conversations.clock()
         if conversation.status != "open" or conversation.closed_at is not None:
             await change(tx.connection, conversation, status="open", closed_at=None)
         hours = self.conversations.config().employee(conversation.employee_id or "").hours
-        waited = await stored.first_reply(tx.connection, key(conversation), now, hours)
+        waited = await stored.first_reply(tx.connection, current, now, hours)
         if waited is not None:
             self.metrics.first_response.observe(waited)

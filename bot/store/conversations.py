@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from bot.store import Connection
-from bot.store.rows import add, change, ignoring, model, models, upserting, values
+from bot.store.rows import add, change, ignoring, model, models, split, upserting, values
 from bot.tables import (
     OPEN_STATUSES,
     Assignment,
@@ -45,6 +45,17 @@ from routing.hours import WorkingHours
 # unique index while planning, and a generic plan (from the sixth run on) knows no value.
 _OPEN = conversations.c.status != literal_column("'closed'")
 _BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+_WITH_CURRENT = (
+    select(conversations, assignments)
+    .join(
+        assignments,
+        (assignments.c.conversation_id == conversations.c.id) & assignments.c.ended_at.is_(None),
+        isouter=True,
+    )
+    .where(conversations.c.id == bindparam("id"))
+    .order_by(assignments.c.id.desc())
+    .limit(1)
+)
 _OPEN_ONE = select(conversations).where(conversations.c.customer_id == bindparam("customer"), _OPEN)
 _START = ignoring(conversations, "customer_id", index_where=_OPEN)
 _FOR_THREAD = select(threads.c.conversation_id).where(
@@ -252,12 +263,24 @@ async def end_assignments(connection: Connection, conversation_id: int, at: date
     await connection.execute(_END, {"conversation": conversation_id, "at": at})
 
 
+async def with_current_assignment(
+    connection: Connection, conversation_id: int
+) -> tuple[Conversation, Assignment | None] | None:
+    """A conversation and its current assignment, if any, in one statement: both are
+    read for every reply an employee writes."""
+    row = (await connection.execute(_WITH_CURRENT, {"id": conversation_id})).first()
+    if row is None:
+        return None
+    conversation, current = split(row, conversations, assignments)
+    assert conversation is not None
+    return model(Conversation, conversation), model(Assignment, current) if current else None
+
+
 async def first_reply(
-    connection: Connection, conversation_id: int, at: datetime, hours: WorkingHours
+    connection: Connection, current: Assignment | None, at: datetime, hours: WorkingHours
 ) -> float | None:
     """Mark the current assignment's first reply, with the working time (in the
     assignee's `hours`) it took; the seconds it took, if this was it."""
-    current = await latest_assignment(connection, conversation_id, current=True)
     if current is None or current.first_reply_at is not None:
         return None
     working = hours.working_seconds(current.assigned_at, at)
