@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, or_, select
 
 from bot.store import Connection
+from bot.store.privacy import ERASED
 from bot.tables import OPEN_STATUSES, assignments, conversations, customers, messages
 
 _FIRST = (
@@ -99,6 +100,7 @@ _FIRST_WORDS = select(messages.c.conversation_id, messages.c.body).where(
     messages.c.id.in_(
         select(func.min(messages.c.id))
         .where(messages.c.author == "customer")
+        .where(messages.c.body != ERASED)
         .where(messages.c.conversation_id.in_(bindparam("ids", expanding=True)))
         .group_by(messages.c.conversation_id)
         .scalar_subquery()
@@ -190,7 +192,7 @@ async def said(connection: Connection, since: datetime, until: datetime) -> list
 
 
 async def first_words(connection: Connection, ids: Collection[int]) -> dict[int, str]:
-    """Each conversation's first customer message."""
+    """Each conversation's first customer message that was not erased."""
     if not ids:
         return {}
     found = await connection.execute(_FIRST_WORDS, {"ids": list(ids)})

@@ -18,10 +18,10 @@ from bot.jobs import HandleInbound, inbound_lane
 from bot.outbox import RetryLater
 from bot.privacy import ADDRESS, RETENTION_LANE, Privacy, UnknownCustomer
 from bot.reports import report
-from bot.store import Connection, queue
+from bot.store import Connection, history, queue
 from bot.store import conversations as stored
 from bot.store.privacy import ERASED
-from bot.tables import erasures, inbox, messages, outbox
+from bot.tables import conversations, erasures, inbox, messages, outbox
 from routing import ConfigError
 from tests.bot.test_cli import frontdesk as run_frontdesk
 from tests.bot.test_reports import DAY, rows
@@ -161,6 +161,21 @@ async def test_an_export_holds_everything_and_an_erasure_leaves_none_of_it(
         assert exported["customer"]["name"] is None
         assert exported["contacts"] == exported["link_codes"] == exported["inbound"] == []
         assert len(exported["erasures"]) == 2
+
+
+async def test_replay_examples_quote_no_erased_words(tmp_path: Path, database_url: str) -> None:
+    """A config replay quotes each example conversation's first words: Fay's were erased."""
+    async with Harness(tmp_path, database_url=database_url) as harness:
+        fay, gus = harness.customer("fay"), harness.customer("gus")
+        await fay.says(CHARGED)
+        await gus.says(CHARGED)
+        await harness.privacy.erase(await fay.id(), "a test")
+        await harness.settle()
+        async with harness.store.reading() as connection:
+            ids = set((await connection.execute(select(conversations.c.id))).scalars())
+            words = await history.first_words(connection, ids)
+    assert len(ids) == 2
+    assert list(words.values()) == [CHARGED]
 
 
 async def test_reports_count_erased_conversations_but_read_none_of_their_words(
