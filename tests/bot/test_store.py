@@ -220,13 +220,22 @@ async def test_a_reassignment_ends_the_previous_one(store: Store) -> None:
     await assign(store, conversation, "priya", T0)
     await assign(store, conversation, "sam", T0 + timedelta(minutes=5))
     async with store.transaction() as connection:
-        current = await stored.latest_assignment(connection, conversation.id, current=True)
+        found = await stored.with_current_assignment(connection, conversation.id)
+        assert found is not None
+        read, current = found
+        latest = await stored.latest_assignment(connection, conversation.id, current=True)
         first_reply = await stored.first_reply(
-            connection, conversation.id, T0 + timedelta(minutes=7), OFFICE
+            connection, current, T0 + timedelta(minutes=7), OFFICE
         )
+        after = await stored.with_current_assignment(connection, conversation.id)
+        assert after is not None
+        again = await stored.first_reply(connection, after[1], T0 + timedelta(minutes=9), OFFICE)
+    assert read.id == conversation.id
     assert current is not None
+    assert current == latest
     assert current.employee_id == "sam"
     assert first_reply == 120.0
+    assert again is None  # the first reply was the one at 7 minutes
 
 
 async def test_first_replies_keep_the_working_time_they_took(store: Store) -> None:
@@ -243,7 +252,9 @@ async def test_first_replies_keep_the_working_time_they_took(store: Store) -> No
         await assign(store, conversation, employee, at)
         if reply is not None:
             async with store.transaction() as connection:
-                await stored.first_reply(connection, conversation.id or 0, reply, OFFICE)
+                found = await stored.with_current_assignment(connection, conversation.id or 0)
+                assert found is not None
+                await stored.first_reply(connection, found[1], reply, OFFICE)
     since = T0 - timedelta(days=30)
     async with store.reading() as connection:
         times = await stored.reply_times(connection, ["priya"], since, limit=10)
