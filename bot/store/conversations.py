@@ -75,13 +75,6 @@ _LATEST = (
     .order_by(assignments.c.id.desc())
     .limit(1)
 )
-_CURRENT = (
-    select(assignments)
-    .where(assignments.c.conversation_id == bindparam("conversation"))
-    .where(assignments.c.ended_at.is_(None))
-    .order_by(assignments.c.id.desc())
-    .limit(1)
-)
 _END = (
     update(assignments)
     .where(assignments.c.conversation_id == bindparam("conversation"))
@@ -232,12 +225,10 @@ async def assignment(connection: Connection, assignment_id: int) -> Assignment:
     return model(Assignment, (await connection.execute(_ASSIGNMENT, {"id": assignment_id})).one())
 
 
-async def latest_assignment(
-    connection: Connection, conversation_id: int, *, current: bool = False
-) -> Assignment | None:
-    """The conversation's newest assignment; with `current`, only one not yet ended."""
-    query = _CURRENT if current else _LATEST
-    row = (await connection.execute(query, {"conversation": conversation_id})).first()
+async def latest_assignment(connection: Connection, conversation_id: int) -> Assignment | None:
+    """The conversation's newest assignment, ended or not (the current one, not yet
+    ended, comes with its conversation: with_current_assignment)."""
+    row = (await connection.execute(_LATEST, {"conversation": conversation_id})).first()
     return model(Assignment, row) if row else None
 
 

@@ -123,7 +123,9 @@ async def test_a_desk_thread_maps_to_one_conversation(store: Store) -> None:
     assert second.id is not None
     await assign(store, first, "priya", T0)
     async with store.transaction() as connection:
-        current = await stored.latest_assignment(connection, first.id, current=True)
+        found = await stored.with_current_assignment(connection, first.id)
+        assert found is not None
+        current = found[1]
         assert current is not None
         assert current.id is not None
         await stored.add_thread(connection, Thread(conversation_id=first.id, assignment_id=current.id,
@@ -223,7 +225,7 @@ async def test_a_reassignment_ends_the_previous_one(store: Store) -> None:
         found = await stored.with_current_assignment(connection, conversation.id)
         assert found is not None
         read, current = found
-        latest = await stored.latest_assignment(connection, conversation.id, current=True)
+        latest = await stored.latest_assignment(connection, conversation.id)
         first_reply = await stored.first_reply(
             connection, current, T0 + timedelta(minutes=7), OFFICE
         )
