@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from bot.store import Connection
 from bot.store.conversations import last_employee, open_conversation
-from bot.store.rows import add, ignoring, key, model
+from bot.store.rows import add, ignoring, key, model, split
 from bot.tables import (
     Customer,
     LinkCode,
@@ -140,8 +140,9 @@ async def customer_and_previous(
     """The customer, and who was last assigned to one of their conversations: what
     routing needs of them, in one statement (read on every handoff)."""
     row = (await connection.execute(_CUSTOMER_AND_PREVIOUS, {"id": customer_id})).one()
-    found = model(Customer, {column.key: row._mapping[column] for column in customers.c})
-    return found, row.previous
+    found = split(row, customers)[0]
+    assert found is not None
+    return model(Customer, found), row.previous
 
 
 async def address_of(connection: Connection, customer_id: int, channel: str) -> str | None:

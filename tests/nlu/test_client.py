@@ -1,6 +1,5 @@
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -16,6 +15,7 @@ from nlu import (
     RasaClassifier,
 )
 from nlu.client import MAX_CHARS, Circuit, prepare
+from tests.fakes.server import free_port
 
 PARSE = {
     "text": "where is 12345",
@@ -43,10 +43,7 @@ async def rasa(routes: dict[str, Handler]) -> AsyncIterator[str]:
 
 def nobody_listening() -> str:
     """The URL of a local port with no server: connections are refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def parsed(request: web.Request) -> web.Response:
