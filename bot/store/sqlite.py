@@ -74,7 +74,11 @@ class SqliteFile:
             connection = self.connection()
             group = self._group
             if group is None:
-                self._raw("BEGIN")
+                # IMMEDIATE: the write lock now, waited for up to busy_timeout. A deferred
+                # BEGIN reads first, and where another connection to the file (a second
+                # instance, a CLI command) committed meanwhile, its first write fails at
+                # once with "database is locked", busy_timeout or not.
+                self._raw("BEGIN IMMEDIATE")
                 group = self._group = _Group(asyncio.get_running_loop().create_future())
             group.savepoints += 1
             savepoint = f"member_{group.savepoints}"
