@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import httpx
 import yaml
 
 from benchmarks.parsing import TEXTS
 from benchmarks.report import latencies, line, percentile
 from benchmarks.usage import rss_mib
+from nlu.client import endpoint
 from nlu.environment import RASA_REQUIREMENT, Progress, RasaEnvironment, run_step
 from nlu.server import RasaServer
 from nlu.service import environment
@@ -133,19 +133,21 @@ async def start_rasa_rest(home: Path, progress: Progress) -> AsyncIterator[RasaR
 
 async def _wait_for_webhook(url: str) -> None:
     """RasaServer waited for /model/parse; the channel may still be missing or broken."""
-    async with httpx.AsyncClient(timeout=10) as http, asyncio.timeout(60):
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as http, asyncio.timeout(60):
         while True:
-            with contextlib.suppress(httpx.HTTPError):
-                response = await http.post(_webhook(url), json={"sender": "ready", "message": "hi"})
-                if response.status_code == 200 and response.json():
-                    return
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                ready = {"sender": "ready", "message": "hi"}
+                async with http.post(endpoint(url, WEBHOOK), json=ready) as response:
+                    if response.status == 200 and await response.json():
+                        return
             await asyncio.sleep(0.5)
 
 
 async def first_replies(url: str, texts: Sequence[str], *, at_once: int, count: int) -> Figures:
     """`count` new customers, `at_once` at a time, each sending one message and waiting
     for the bot's replies."""
-    endpoint = _webhook(url)
+    webhook = endpoint(url, WEBHOOK)  # keeps a `?token=` the caller's URL may carry
     run = uuid.uuid4().hex[:8]  # fresh senders even against a server used before
     samples: list[float] = []
     # aiohttp, as Frontdesk's own clients and its NLU client: httpx's client took five
@@ -157,7 +159,7 @@ async def first_replies(url: str, texts: Sequence[str], *, at_once: int, count: 
         async def customer(index: int) -> None:
             body = {"sender": f"peer-{run}-{index}", "message": texts[index % len(texts)]}
             start = time.perf_counter()
-            async with http.post(endpoint, json=body) as response:
+            async with http.post(webhook, json=body) as response:
                 response.raise_for_status()
                 replies = await response.json()
             samples.append(time.perf_counter() - start)
@@ -173,12 +175,6 @@ async def first_replies(url: str, texts: Sequence[str], *, at_once: int, count: 
         await asyncio.gather(*(worker(offset) for offset in range(at_once)))
         elapsed = time.perf_counter() - started
     return Figures(tuple(samples), elapsed)
-
-
-def _webhook(url: str) -> str:
-    """Keeps a `?token=` that a caller's URL may carry."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(path=parsed.path.rstrip("/") + WEBHOOK))
 
 
 async def main() -> None:

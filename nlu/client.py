@@ -174,7 +174,7 @@ class RasaClassifier:
     ) -> tuple[int, bytes]:
         """The status and body of one request; raises TimeoutError or aiohttp's
         ClientError when no answer came."""
-        async with self._http().request(method, _endpoint(url, path), json=body) as response:
+        async with self._http().request(method, endpoint(url, path), json=body) as response:
             return response.status, await response.read()
 
     async def aclose(self) -> None:
@@ -183,7 +183,7 @@ class RasaClassifier:
             self._session = None
 
 
-def _endpoint(url: str, path: str) -> str:
+def endpoint(url: str, path: str) -> str:
     """`http://h:5005?token=t` + `/model/parse` -> `http://h:5005/model/parse?token=t`."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
