@@ -182,8 +182,9 @@ async def test_a_flood_from_one_visitor_is_limited_while_others_are_served(
 
     started = asyncio.get_running_loop().time()
     flood = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fakes.flood", app.url, flooder, str(token),
+        sys.executable, "-m", "tests.fakes.flood",
         "--seconds", "4", "--rate", "1000", "--sockets", "500", "--hold", "2",
+        "--", app.url, flooder, str(token),  # a token may begin with "-"
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert flood.stdout is not None
