@@ -125,7 +125,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime
         runtime.slack = SlackEvents(settings, slack, Employees(conversations), runtime.sign_in)
         handle_desk_jobs(outbox, core, slack, files=slack)
         assert settings.slack_bot_token is not None  # a connected desk has one
-        runtime.widget.files = WidgetFiles(settings.slack_bot_token, store, slack, clock)
+        runtime.widget.messages.files = WidgetFiles(settings.slack_bot_token, store, slack, clock)
     return runtime
 
 
@@ -212,7 +212,7 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
     ]
     if runtime.slack is not None:
         found.append(Route("/slack/events", runtime.slack.events, methods=["POST"]))
-    if (files := runtime.widget.files) is not None:
+    if (files := runtime.widget.messages.files) is not None:
         found.append(Route("/widget/files/{message_id:int}/{index:int}", files.download))
     if runtime.telegram is not None:
         found += [

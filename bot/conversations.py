@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.fresh import FreshMessages
 from bot.jobs import Deliver, Escalate, Remind
 from bot.metrics import Metrics
 from bot.outbox import Outbox, Tx
@@ -78,6 +79,7 @@ class Conversations:
         self.config = config
         self.clock = clock
         self.desk: EmployeeDesk | None = None  # once one is connected: who it shows away
+        self.fresh = FreshMessages()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -92,7 +94,13 @@ class Conversations:
         if self.channels.sender(conversation.channel) is not None:
             lane = f"customer:{conversation.customer_id}"
             await tx.enqueue(Deliver(key(message)), conversation_id=conversation.id, lane=lane)
-        tx.announce(customer_news(conversation.customer_id, key(message)))
+        self.tell_customer(tx, conversation.customer_id, message)
+
+    def tell_customer(self, tx: Tx, customer_id: int, message: Message) -> None:
+        """Once `tx` commits: news for the customer's open sockets, and the message kept
+        for those in this instance (`fresh`), which then need not read it back."""
+        tx.announce(customer_news(customer_id, key(message)))
+        tx.after_commit(lambda: self.fresh.add(customer_id, message))
 
     async def say(
         self,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.conversations import Conversations, customer_news
+from bot.conversations import Conversations
 from bot.handoff import CHOOSING, Handoff
 from bot.jobs import HandleInbound, PostInThread, Triage
 from bot.outbox import GiveUp, Record, Tx, Work
@@ -86,7 +86,7 @@ class Customers:
                 await tx.enqueue(PostInThread(key(message)), conversation_id=conversation.id)
             elif triage:
                 await tx.enqueue(Triage(key(message)), conversation_id=conversation.id)
-            tx.announce(customer_news(customer_id, key(message)))
+            self.conversations.tell_customer(tx, customer_id, message)
         self.metrics.received.labels(channel).inc()
         return Received(message, duplicate=False)
 

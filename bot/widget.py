@@ -29,20 +29,16 @@ from bot import frames, payloads, receipts
 from bot.conversations import Conversations
 from bot.customers import Customers
 from bot.hub import Recent, Wake, WidgetHub
-from bot.ratings import ASKED, SCORES, Ratings
-from bot.roles import Person
+from bot.ratings import SCORES, Ratings
 from bot.settings import Settings
-from bot.store.messages import seen_by_customer, seen_by_customer_after
-from bot.tables import Message
 from bot.visitors import NAME, Refusal, Visitors
-from bot.widget_files import WidgetFiles
+from bot.widget_messages import PAGE, WidgetMessages
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 TITLE = "the web chat"
 MAX_FRAME = 64 * 1024  # bytes; the longest message limits allow fits, escaped
-PAGE = 200  # messages read at a time
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HELLO_TIMEOUT = 15.0
 _POLL = 30.0  # a safety net: news of new messages normally wakes a socket at once
@@ -69,7 +65,7 @@ class Widget:
         self.visitors = Visitors(settings, customers)
         self.ratings = Ratings(self.conversations)
         self.receipts = receipts.Receipts(self.conversations)
-        self.files: WidgetFiles | None = None  # employees' files, when a desk keeps them
+        self.messages = WidgetMessages(self.conversations, self.store)
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")
@@ -163,42 +159,6 @@ class Widget:
             "max_text": config.limits.max_message_chars,
             "telegram": "telegram" in self.conversations.channels.inviting(),
         }
-
-    async def messages_after(self, customer_id: int, cursor: int) -> list[dict[str, Any]]:
-        async with self.store.reading() as connection:
-            found = await seen_by_customer_after(connection, customer_id, cursor, PAGE)
-        return [self.frame(message) for message in found]
-
-    async def messages(self, customer_id: int, ids: list[int]) -> list[dict[str, Any]]:
-        async with self.store.reading() as connection:
-            found = await seen_by_customer(connection, customer_id, ids)
-        return [self.frame(message) for message in found]
-
-    def frame(self, message: Message) -> dict[str, Any]:
-        """A stored message as the widget shows it: text, and who wrote it."""
-        author: dict[str, Any] = {"name": "You"}
-        if message.author == "bot":
-            author = {"name": self.conversations.config().company.bot_name, "title": "Bot"}
-        elif message.author == "employee":
-            author = _person(self.conversations.person(message.employee_id))
-        frame: dict[str, Any] = {
-            "id": message.id,
-            "kind": message.author,
-            "author": author,
-            "text": message.body,
-            "at": message.created_at.isoformat(),
-        }
-        if message.author == "customer" and message.source == NAME and message.source_id:
-            frame["client_id"] = message.source_id.partition(":")[2]
-        if quick := message.details.get("quick_replies"):
-            frame["quick_replies"] = quick
-        if introduces := self.conversations.introduced(message):
-            frame["introduces"] = _person(introduces)
-        if message.details.get("rating") == ASKED:
-            frame["rating"] = {"rated": message.details.get("rated")}
-        if self.files is not None and message.details.get("files"):
-            frame["files"] = self.files.links(message)
-        return frame
 
 
 class Connection:
@@ -304,7 +264,7 @@ class Connection:
         if not received.duplicate and message.id is not None:
             # The visitor's own message, shown without reading back what was just stored.
             self.shown.add(message.id)
-            await self.send({"type": "message", "message": self.widget.frame(message)})
+            await self.send({"type": "message", "message": self.widget.messages.frame(message)})
 
     async def _rating(self, frame: dict[str, Any]) -> None:
         asked, score, comment = frame.get("message_id"), frame.get("score"), frame.get("comment")
@@ -362,7 +322,7 @@ class Connection:
     async def _show(self, ids: list[int]) -> None:
         """Send the messages news named, read by their ids: not the visitor's own
         messages since the cursor, which they have (a busy chat has many)."""
-        frames = await self.widget.messages(self.customer_id, ids)
+        frames = await self.widget.messages.these(self.customer_id, ids)
         for frame in frames:
             await self.send({"type": "message", "message": frame})
         for shown in ids:
@@ -372,7 +332,7 @@ class Connection:
     async def _show_new(self) -> None:
         """Send what was stored after the cursor and not shown yet, a page at a time."""
         while True:
-            page = await self.widget.messages_after(self.customer_id, self.cursor)
+            page = await self.widget.messages.after(self.customer_id, self.cursor)
             sent = [frame for frame in page if frame["id"] not in self.shown]
             for frame in page:
                 if frame["id"] not in self.shown:
@@ -387,13 +347,3 @@ class Connection:
         """Employees' replies pushed to this socket are delivered (a receipt, once)."""
         if replies := [frame["id"] for frame in frames if frame["kind"] == "employee"]:
             self.widget.receipts.shown(replies)
-
-
-def _person(person: Person) -> dict[str, Any]:
-    return {
-        "name": person.name,
-        "title": person.title,
-        "photo_url": person.photo_url,
-        "hours": person.hours,
-        "replies_within": person.replies_within,
-    }

@@ -23,9 +23,17 @@ CORE = {
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
     "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments", "bot.facts",
     "bot.store.facts", "bot.wiring", "bot.suggestions", "bot.store.suggestions",
+    "bot.fresh", "bot.completions",
 }  # fmt: skip
 ADAPTERS = {
-    "widget": {"bot.widget", "bot.visitors", "bot.hub", "bot.frames", "bot.widget_files"},
+    "widget": {
+        "bot.widget",
+        "bot.visitors",
+        "bot.hub",
+        "bot.frames",
+        "bot.widget_files",
+        "bot.widget_messages",
+    },
     "telegram": {
         "bot.telegram",
         "bot.telegram_files",

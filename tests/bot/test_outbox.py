@@ -152,6 +152,25 @@ async def test_a_result_commits_with_the_completion_or_not_at_all(store: Store) 
     assert await statuses(store) == {"0": "done", "card.update": "pending"}
 
 
+async def test_what_waits_for_the_commit_happens_only_if_it_commits(store: Store) -> None:
+    box, done, heard = make_outbox(store), list[str](), list[tuple[str, list[str]]]()
+    box.news.subscribe("customer", lambda news: heard.append((news, list(done))))
+
+    async def failing() -> None:
+        async with box.transaction() as tx:
+            tx.after_commit(lambda: done.append("rolled back"))
+            tx.announce("customer:1:1")
+            raise RuntimeError("the message could not be stored")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    async with box.transaction() as tx:
+        tx.after_commit(lambda: done.append("committed"))
+        tx.announce("customer:1:2")
+    assert done == ["committed"]
+    assert heard == [("customer:1:2", ["committed"])]  # the news after the step
+
+
 async def test_a_crashed_instances_jobs_are_taken_over_when_its_lease_lapses(store: Store) -> None:
     clock = Clock()
     crashed = make_outbox(store, clock, lease=15)

@@ -126,7 +126,7 @@ async def test_the_script_and_the_demo_page(frontdesk: Frontdesk) -> None:
 
 
 async def test_a_long_history_arrives_whole(frontdesk: Frontdesk) -> None:
-    from bot.widget import PAGE
+    from bot.widget_messages import PAGE
 
     async with Visitor(frontdesk.url) as visitor:
         await visitor.say("first")
@@ -193,7 +193,7 @@ async def test_a_socket_that_cannot_push_is_closed_so_the_widget_reconnects(
         async def broken(customer_id: int, ids: list[int]) -> list[dict[str, object]]:
             raise RuntimeError("the store went away")
 
-        widget.messages = broken  # type: ignore[method-assign]
+        widget.messages.these = broken  # type: ignore[method-assign]
         frontdesk.runtime.news.deliver(customer_news(1, 10_000))
         await visitor.closed()
         assert visitor.socket.close_code == 1011
