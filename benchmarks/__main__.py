@@ -27,7 +27,7 @@ from benchmarks import (
 )
 from benchmarks.process import ROOT
 from benchmarks.report import heading, text
-from benchmarks.usage import machine_cpu_seconds
+from benchmarks.usage import machine_cpu_seconds, python_speed
 from nlu.service import NluService
 
 # In the order they run; each that needs Rasa shares one server.
@@ -108,6 +108,10 @@ def cli() -> None:
         f"{platform.python_version()}, {os.cpu_count()} cores shared by the app, the NLU, "
         "the Slack double and the clients; PostgreSQL "
         + ("included" if os.environ.get("TEST_DATABASE_URL") else "skipped (no TEST_DATABASE_URL)")
+    )
+    print(
+        f"This machine's speed: a fixed piece of plain Python takes {python_speed():.0f} ms "
+        "(compare absolute figures of two runs only beside it)"
     )
     others = _others_busy()
     if others > 0.2:

@@ -31,6 +31,21 @@ def machine_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
+def python_speed(repeats: int = 5) -> float:
+    """Milliseconds a fixed piece of plain Python (calls, dicts, strings) takes here, the
+    best of `repeats`: the same code runs at very different speeds on machines of one
+    kind from day to day, and absolute figures of two runs compare only beside this."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        seen: dict[str, int] = {}
+        for i in range(200_000):
+            key = f"k{i % 1000}"
+            seen[key] = seen.get(key, 0) + len(key)
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def rss_mib(pid: int) -> float:
     for row in Path(f"/proc/{pid}/status").read_text().splitlines():
         if row.startswith("VmRSS:"):
