@@ -170,7 +170,10 @@ class Outbox:
             if tx.news:
                 await self.news.publish(connection, *tx.news)
         for step in tx.committed:
-            step()
+            try:
+                step()
+            except Exception:  # what was committed stands, and its news and jobs go on
+                log.exception("a step after a commit failed")
         for news in tx.news:  # first: a customer waiting for a reply goes before the jobs
             self.news.deliver(news)
         self._start(tx.started)
