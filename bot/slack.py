@@ -44,7 +44,7 @@ from bot.slack_erasure import MARKER, SlackErasure
 from bot.slack_files import SlackFiles, error_of
 from bot.slack_presence import COMMAND, AwayCommand, SlackPresence
 from bot.slack_sign_in import SignInCommand
-from bot.slack_threads import conversation_of
+from bot.slack_threads import Threads
 from routing import Employee, RoutingConfig, Team
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class SlackEvents:
         self.settings = settings
         self.desk = desk
         self.employees = employees
-        self.store = employees.conversations.store
+        self.threads = Threads(employees.conversations.store)
         bolt_log = logging.getLogger("slack_bolt.frontdesk")
         # Bolt also reads SLACK_BOT_TOKEN itself, then warns that our client's wins.
         bolt_log.addFilter(lambda record: "will be unused" not in record.getMessage())
@@ -314,7 +314,7 @@ class SlackEvents:
         reply = to_reply(event)
         if reply is None:
             return
-        conversation = await conversation_of(self.store, reply.channel, reply.thread_ts)
+        conversation = await self.threads.conversation_of(reply.channel, reply.thread_ts)
         if conversation is None:
             return
         mentioned = "<@" in reply.text  # the names are needed only for mentions

@@ -1,5 +1,7 @@
 """Which conversation a Slack thread belongs to, allowing for the moment between Slack
-having a card and the app having stored the card's thread."""
+having a card and the app having stored the card's thread, and remembered once found:
+every reply in a thread asks, and a thread never changes hands (desk threads are unique
+by place and thread, and kept: erasure blanks words, not threads)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,24 @@ from bot.store.conversations import conversation_for_thread
 
 _NEW_THREAD = 60.0  # s: a reply this soon after its card may beat the card's commit
 _WAIT, _POLL = 2.0, 0.1  # s: within the 3 s Slack gives an app to answer an event
+KNOWN = 10_000  # threads remembered, the latest found
+
+
+class Threads:
+    def __init__(self, store: Store, size: int = KNOWN) -> None:
+        self.store = store
+        self.size = size
+        self._known: dict[tuple[str, str], int] = {}  # in the order they were found
+
+    async def conversation_of(self, channel: str, thread: str) -> int | None:
+        if (known := self._known.get((channel, thread))) is not None:
+            return known
+        found = await conversation_of(self.store, channel, thread)
+        if found is not None:
+            self._known[channel, thread] = found
+            if len(self._known) > self.size:
+                del self._known[next(iter(self._known))]
+        return found
 
 
 async def conversation_of(store: Store, channel: str, thread: str) -> int | None:

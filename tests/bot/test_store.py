@@ -1,5 +1,5 @@
 """The store's queries against real SQLite and PostgreSQL: uniqueness that makes retries
-safe, the roster, identities, and link codes."""
+safe, the roster, identities, link codes, and which conversation a desk thread is."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.slack_threads import Threads
 from bot.store import Store, async_url
 from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import add_once, transcript
-from bot.store.rows import add, change
+from bot.store.rows import add, change, key
 from bot.tables import (
     Assignment,
     Conversation,
@@ -53,11 +54,13 @@ async def conversation_for(
         )
 
 
-async def assign(store: Store, conversation: Conversation, employee: str, at: datetime) -> None:
+async def assign(
+    store: Store, conversation: Conversation, employee: str, at: datetime
+) -> Assignment:
     assert conversation.id is not None
     record = Assignment(conversation_id=conversation.id, employee_id=employee, assigned_at=at)
     async with store.transaction() as connection:
-        await stored.assign(connection, record, conversation.status)
+        return await stored.assign(connection, record, conversation.status)
 
 
 @pytest.mark.parametrize(
@@ -139,6 +142,29 @@ async def test_a_desk_thread_maps_to_one_conversation(store: Store) -> None:
         async with store.transaction() as connection:
             await add(connection, Thread(conversation_id=second.id, assignment_id=current.id,
                                          place="D0PRIYA", thread="1700000000.000100"))  # fmt: skip
+
+
+async def test_a_thread_found_once_is_remembered(store: Store) -> None:
+    conversation = await conversation_for(store)
+    assert conversation.id is not None
+    assignment = await assign(store, conversation, "priya", T0)
+    threads = Threads(store, size=1)
+    old = "1600000000.000001"  # long begun: a miss is not waited out
+
+    async def thread(ts: str) -> None:
+        async with store.transaction() as connection:
+            await stored.add_thread(connection, Thread(conversation_id=key(conversation),
+                                    assignment_id=key(assignment), place="D0PRIYA", thread=ts))  # fmt: skip
+
+    assert await threads.conversation_of("D0PRIYA", old) is None  # not stored yet
+    await thread(old)
+    assert await threads.conversation_of("D0PRIYA", old) == conversation.id  # a miss is not kept
+    async with store.transaction() as connection:
+        await connection.execute(text("DELETE FROM desk_threads"))
+    assert await threads.conversation_of("D0PRIYA", old) == conversation.id  # not read again
+    await thread("1600000000.000002")
+    assert await threads.conversation_of("D0PRIYA", "1600000000.000002") == conversation.id
+    assert await threads.conversation_of("D0PRIYA", old) is None  # only the latest is kept
 
 
 async def test_a_customer_has_one_open_conversation_at_a_time(store: Store) -> None:
