@@ -111,7 +111,7 @@ def cli() -> None:
     )
     print(
         f"This machine's speed: a fixed piece of plain Python takes {python_speed():.0f} ms "
-        "(compare absolute figures of two runs only beside it)"
+        "now (again at the end; compare absolute figures of two runs only beside it)"
     )
     others = _others_busy()
     if others > 0.2:
@@ -123,6 +123,7 @@ def cli() -> None:
     asyncio.run(main(chosen))
     minutes, seconds = divmod(time.monotonic() - started, 60)
     heading(f"Bench finished in {minutes:.0f} min {seconds:.0f} s")
+    text(f"this machine's speed at the end: {python_speed():.0f} ms for the same plain Python")
     text(f"logs of the processes it started: {ROOT / '.frontdesk' / 'logs' / 'bench'}")
 
 

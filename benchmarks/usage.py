@@ -34,7 +34,8 @@ def machine_cpu_seconds() -> float:
 def python_speed(repeats: int = 5) -> float:
     """Milliseconds a fixed piece of plain Python (calls, dicts, strings) takes here, the
     best of `repeats`: the same code runs at very different speeds on machines of one
-    kind from day to day, and absolute figures of two runs compare only beside this."""
+    kind from day to day, and within an hour (55 to 113 ms on one machine one
+    afternoon), so absolute figures of two runs compare only beside this."""
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
