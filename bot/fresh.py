@@ -1,7 +1,7 @@
 """Messages this instance committed a moment ago, kept for its customers' open sockets:
 a socket told of a new message takes it from here rather than read it back from the
-database (on the way of every reply and every echo of the customer's own message).
-News from other instances names messages not kept here; those are read."""
+database (on the way of every reply, and of a customer's message to their other open
+sockets). News from other instances names messages not kept here; those are read."""
 
 from __future__ import annotations
 
