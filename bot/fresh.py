@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.latest import Latest
 from bot.store.rows import key
 from bot.tables import CUSTOMER_VISIBLE, Message
 
@@ -15,15 +16,12 @@ KEPT = 1000  # the newest messages; a socket takes its own within milliseconds
 
 class FreshMessages:
     def __init__(self, size: int = KEPT) -> None:
-        self.size = size
-        self._kept: dict[int, tuple[int, Message]] = {}  # in the order they were added
+        self._kept: Latest[int, tuple[int, Message]] = Latest(size)
 
     def add(self, customer_id: int, message: Message) -> None:
         """Keep a committed message of `customer_id`'s (not before it commits: a rolled
         back id can be given again on SQLite)."""
-        self._kept[key(message)] = (customer_id, message)
-        if len(self._kept) > self.size:
-            del self._kept[next(iter(self._kept))]
+        self._kept.put(key(message), (customer_id, message))
 
     def take(self, customer_id: int, ids: Iterable[int]) -> tuple[list[Message], list[int]]:
         """Of these ids, the kept messages this customer may see, and the ids not kept

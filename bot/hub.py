@@ -5,7 +5,8 @@ sent lately, so that it sends every message once."""
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+
+from bot.latest import Latest
 
 
 class Wake:
@@ -48,21 +49,8 @@ class WidgetHub:
             wake.mark(int(message))
 
 
-class Recent:
+class Recent(Latest[int, None]):
     """The last `size` ids added, for membership tests."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._order: deque[int] = deque()
-        self._ids: set[int] = set()
-
     def add(self, item: int) -> None:
-        if item in self._ids:
-            return
-        self._ids.add(item)
-        self._order.append(item)
-        if len(self._order) > self.size:
-            self._ids.discard(self._order.popleft())
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._ids
+        self.put(item, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot.latest import Latest
 from bot.store import Store
 from bot.store.conversations import conversation_for_thread
 
@@ -19,17 +20,14 @@ KNOWN = 10_000  # threads remembered, the latest found
 class Threads:
     def __init__(self, store: Store, size: int = KNOWN) -> None:
         self.store = store
-        self.size = size
-        self._known: dict[tuple[str, str], int] = {}  # in the order they were found
+        self._known: Latest[tuple[str, str], int] = Latest(size)
 
     async def conversation_of(self, channel: str, thread: str) -> int | None:
         if (known := self._known.get((channel, thread))) is not None:
             return known
         found = await conversation_of(self.store, channel, thread)
         if found is not None:
-            self._known[channel, thread] = found
-            if len(self._known) > self.size:
-                del self._known[next(iter(self._known))]
+            self._known.put((channel, thread), found)
         return found
 
 

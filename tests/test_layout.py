@@ -23,7 +23,7 @@ CORE = {
     "bot.store.privacy", "bot.receipts", "bot.ratings", "bot.store.ratings",
     "bot.escalation", "bot.reply_times", "bot.handoff", "bot.attachments", "bot.facts",
     "bot.store.facts", "bot.wiring", "bot.suggestions", "bot.store.suggestions",
-    "bot.fresh", "bot.completions",
+    "bot.fresh", "bot.completions", "bot.latest",
 }  # fmt: skip
 ADAPTERS = {
     "widget": {
