@@ -30,6 +30,7 @@ from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store import schema
+from bot.store.plans import Plans
 from bot.store.postgres import Held
 from bot.store.schema import Upgrade
 from bot.store.sqlite import SqliteFile, pragmas
@@ -90,8 +91,9 @@ class Store:
             # The overflow is for what does not go through them (upgrades, ORM sessions).
             pool = _WRITERS + _READERS
             self._async = create_async_engine(self.url, pool_size=pool, max_overflow=4)
-            self._writers = Held(self._async, _WRITERS)
-            self._readers = Held(self._async, _READERS, autocommit=True)
+            plans = Plans(self._async.dialect)
+            self._writers = Held(self._async, _WRITERS, plans)
+            self._readers = Held(self._async, _READERS, plans)
 
     async def upgrade(self) -> Upgrade:
         """Bring the schema to the newest revision (bot/store/schema.py): create the
@@ -116,14 +118,14 @@ class Store:
         if self.sqlite:
             async with self._file.reading() as connection:
                 return schema.current(connection.connection)
-        async with self._readers.connection() as connection:
-            return await connection.run_sync(schema.current)
+        async with self._readers.connection() as held:
+            return await held.connection.run_sync(schema.current)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Everything inside commits together, or not at all."""
         if not self.sqlite:
-            async with self._writers.connection() as held, held.begin():
+            async with self._writers.connection() as held, held.transaction():
                 yield held
             return
         async with self._file.transaction() as connection:
