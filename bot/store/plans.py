@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import ColumnDefault
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 from bot.latest import Latest
@@ -45,25 +47,31 @@ class Rows(IteratorResult[Any]):
 
 
 @dataclass(frozen=True)
+class Made:
+    """A parameter's default made for each run (a column's default in Python)."""
+
+    make: Callable[[], Any]
+
+
+@dataclass(frozen=True)
 class Plan:
     sql: str
     parameters: tuple[tuple[str, Any, Processor], ...]  # in order: name, default, processor
     columns: tuple[tuple[str, Processor], ...] | None  # what it returns; None: its status
     named_by_driver: bool  # textual SQL: the rows' own names
+    # `IN` over a list: the SQL has a place for each item, so it is made for each run
+    expanding: SQLCompiler | None = None
 
     async def run(self, driver: asyncpg.Connection, given: Mapping[str, Any]) -> Rows:
-        args = []
-        for name, default, process in self.parameters:
-            value = given.get(name, default)
-            args.append(value if process is None else process(value))
+        sql, args = self._expanded(given) if self.expanding else (self.sql, self._args(given))
         try:
             if self.columns is None:
-                status = await driver.execute(self.sql, *args)
+                status = await driver.execute(sql, *args)
                 count = status.rpartition(" ")[2]
                 return Rows((), [], int(count) if count.isdigit() else -1)
-            records = await driver.fetch(self.sql, *args)
+            records = await driver.fetch(sql, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:  # as SQLAlchemy raises it
-            raise IntegrityError(self.sql, args, exc) from exc
+            raise IntegrityError(sql, args, exc) from exc
         if self.named_by_driver:
             keys = tuple(records[0].keys()) if records else ()
             return Rows(keys, [tuple(r) for r in records], len(records))
@@ -77,6 +85,41 @@ class Plan:
             rows = [tuple(r) for r in records]
         return Rows([k for k, _ in self.columns], rows, len(records))
 
+    @property
+    def runs_many(self) -> bool:
+        """Whether it can run once for each of several rows of parameters."""
+        return self.columns is None and self.expanding is None
+
+    async def run_many(self, driver: asyncpg.Connection, given: list[Mapping[str, Any]]) -> Rows:
+        """The statement once for each row of parameters (it returns nothing)."""
+        assert self.runs_many
+        try:
+            await driver.executemany(self.sql, [self._args(each) for each in given])
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(self.sql, given, exc) from exc
+        return Rows((), [], -1)
+
+    def _args(self, given: Mapping[str, Any]) -> list[Any]:
+        args = []
+        for name, default, process in self.parameters:
+            value = given.get(name, default)
+            if isinstance(value, Made):
+                value = value.make()
+            args.append(value if process is None else process(value))
+        return args
+
+    def _expanded(self, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        compiled = self.expanding
+        assert compiled is not None
+        state = compiled.construct_expanded_state(compiled.construct_params(given))
+        processors = {name: process for name, _, process in self.parameters}
+        processors.update(state.processors)
+        args = []
+        for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True):
+            process = processors.get(name)
+            args.append(value if process is None else process(value))
+        return state.statement, args
+
 
 class Plans:
     """The plans of one dialect, by statement and the names of the parameters given."""
@@ -88,8 +131,9 @@ class Plans:
 
     def plan(self, statement: Executable, parameters: Any) -> Plan | None:
         """The plan to run `statement` with, or None: run it through SQLAlchemy."""
-        if parameters is not None and not isinstance(parameters, Mapping):
-            return None  # several rows of parameters
+        if isinstance(parameters, list):  # several rows: a plan that returns nothing
+            many = self.plan(statement, parameters[0]) if parameters else None
+            return many if many is not None and many.runs_many else None
         key = (statement, tuple(parameters or ()))
         if key in self._plans:
             return self._plans[key]
@@ -104,20 +148,23 @@ class Plans:
         if not isinstance(statement, SelectBase | UpdateBase | TextClause):
             return None
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
-        if (
-            compiled.positiontup is None
-            or "POSTCOMPILE" in compiled.string
-            or getattr(compiled, "insert_prefetch", None)
-            or getattr(compiled, "update_prefetch", None)
-        ):
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            return None
+        expanding = "POSTCOMPILE" in compiled.string
+        made = {column.key: column.default for column in compiled.insert_prefetch}
+        if compiled.update_prefetch or (made and expanding):
             return None
         parameters = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
-            if bind.required and name not in names:
+            default = bind.effective_value
+            if name in made:
+                if (default := _made(made[name])) is None:
+                    return None
+            elif bind.required and name not in names:
                 return None  # SQLAlchemy says which is missing
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            parameters.append((name, bind.effective_value, processor))
+            parameters.append((name, default, processor))
         textual = isinstance(statement, TextClause)
         columns: tuple[tuple[str, Processor], ...] | None = () if textual else None
         returned = None
@@ -127,7 +174,9 @@ class Plans:
             returned = statement.exported_columns
         if returned is not None and (columns := self._columns(returned)) is None:
             return None
-        return Plan(compiled.string, tuple(parameters), columns, textual)
+        return Plan(
+            compiled.string, tuple(parameters), columns, textual, compiled if expanding else None
+        )
 
     def _columns(
         self, columns: Iterable[ColumnElement[Any]]
@@ -144,3 +193,13 @@ class Plans:
                 kind = _FLOAT8 if isinstance(impl, Float) else _NUMERIC
             found.append((str(column.key), impl.result_processor(self.dialect, kind)))
         return tuple(found)
+
+
+def _made(default: Any) -> Made | None:
+    """A column's default as SQLAlchemy makes it in Python (a value, or a function
+    called for each row); None for one the database makes."""
+    if isinstance(default, ColumnDefault) and default.is_scalar:
+        return Made(lambda: default.arg)
+    if isinstance(default, ColumnDefault) and default.is_callable:
+        return Made(lambda: default.arg(None))
+    return None

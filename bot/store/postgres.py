@@ -33,6 +33,8 @@ class Direct:
         plan = self.plans.plan(statement, parameters)
         if plan is None:
             return await self.connection.execute(statement, parameters)
+        if isinstance(parameters, list):
+            return cast(CursorResult[Any], await plan.run_many(self.driver, parameters))
         return cast(CursorResult[Any], await plan.run(self.driver, parameters or {}))
 
     @asynccontextmanager

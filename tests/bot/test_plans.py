@@ -7,17 +7,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store import Store
 from bot.store.rows import add, key, model
-from bot.tables import Conversation, Customer, table
+from bot.tables import Conversation, Customer, contacts, table
 from tests.conftest import PostgresDatabase
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 conversations = table(Conversation)
 SHELVE = update(conversations).values(status="closed")
+AMONG = (
+    select(conversations.c.id)
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(conversations.c.id)
+)
+ADD_CONTACT = insert(contacts)  # created_at: the column's default, made in Python
 
 
 @pytest.fixture
@@ -83,3 +89,20 @@ async def test_a_broken_rule_raises_as_through_sqlalchemy_and_the_connection_goe
                 await add(connection, Conversation(customer_id=stored.customer_id, channel="web"))
     # The connection the error was on was rolled back, not left in a failed transaction.
     assert (await started(store)).id is not None
+
+
+async def test_a_list_and_a_default_made_in_python_are_planned_too(store: Store) -> None:
+    first, second = await started(store), await started(store)
+    async with store.transaction() as connection:
+        for ids in ([first.id], [first.id, second.id], [second.id, first.id]):
+            found = (await connection.execute(AMONG, {"ids": ids})).scalars().all()
+            assert found == sorted(ids)  # type: ignore[type-var]
+        for address in ("ada@example.com", "ada@example.org"):
+            contact = {"customer_id": first.customer_id, "channel": "web", "address": address}
+            await connection.execute(ADD_CONTACT, contact)
+        plans = connection.plans  # type: ignore[attr-defined]
+        assert plans.plan(AMONG, {"ids": []}) is not None
+        assert plans.plan(ADD_CONTACT, contact) is not None
+        made = (await connection.execute(select(contacts.c.created_at))).scalars().all()
+    assert len(set(made)) == 2  # made for each row, not once for the plan
+    assert all(at.tzinfo is UTC for at in made)
