@@ -5,13 +5,14 @@ the app about 0.16 ms of CPU, on the driver 0.06; a reply takes a dozen of them.
 
 Only statements built once and run again (the store's are, see rows.py) are planned:
 one is compiled the second time the same object runs. Anything a plan does not cover
-(a statement built for one run, `IN` over a list, defaults computed in Python, several
-rows of parameters) runs through SQLAlchemy as before, on the same connection."""
+(a statement built for one run, a number computed by an expression, a default the
+database makes, several rows of parameters for a statement that returns rows) runs
+through SQLAlchemy as before, on the same connection and in the same transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -61,6 +62,7 @@ class Plan:
     named_by_driver: bool  # textual SQL: the rows' own names
     # `IN` over a list: the SQL has a place for each item, so it is made for each run
     expanding: SQLCompiler | None = None
+    processors: Mapping[str, Processor] = field(default_factory=dict)  # by name, if expanding
 
     async def run(self, driver: asyncpg.Connection, given: Mapping[str, Any]) -> Rows:
         sql, args = self._expanded(given) if self.expanding else (self.sql, self._args(given))
@@ -112,11 +114,9 @@ class Plan:
         compiled = self.expanding
         assert compiled is not None
         state = compiled.construct_expanded_state(compiled.construct_params(given))
-        processors = {name: process for name, _, process in self.parameters}
-        processors.update(state.processors)
         args = []
         for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True):
-            process = processors.get(name)
+            process = state.processors.get(name) or self.processors.get(name)
             args.append(value if process is None else process(value))
         return state.statement, args
 
@@ -174,9 +174,10 @@ class Plans:
             returned = statement.exported_columns
         if returned is not None and (columns := self._columns(returned)) is None:
             return None
-        return Plan(
-            compiled.string, tuple(parameters), columns, textual, compiled if expanding else None
-        )
+        if not expanding:
+            return Plan(compiled.string, tuple(parameters), columns, textual)
+        processors = {name: process for name, _, process in parameters}
+        return Plan(compiled.string, tuple(parameters), columns, textual, compiled, processors)
 
     def _columns(
         self, columns: Iterable[ColumnElement[Any]]

@@ -8,6 +8,7 @@ both ways of running a statement are inside the same one."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -45,32 +46,90 @@ class Direct:
 
 
 class Held:
-    """Up to `size` connections of `engine`, opened when first needed and reused. One
-    that was in use when something went wrong (an error, a cancellation, a lost
-    server) is rolled back before it is reused, or dropped if that fails."""
+    """Up to `size` connections of `engine`, opened as they are needed and reused. A
+    request that finds none free waits for the first one back, while one more is opened
+    beside it (one at a time): opening one (with the driver's look at the types) takes
+    tens of milliseconds, so a burst is not held up by it. One that was in use when
+    something went wrong (an error, a cancellation, a lost server) is rolled back
+    before it is reused, or dropped if that fails."""
 
     def __init__(self, engine: AsyncEngine, size: int, plans: Plans) -> None:
         self.engine = engine
         self.plans = plans
-        self._room = asyncio.Semaphore(size)
+        self.size = size
         self._idle: list[Direct] = []
+        self._waiting: deque[asyncio.Future[Direct]] = deque()
+        self._count = 0  # open, in use or being opened
+        self._opener: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Direct]:
-        async with self._room:
-            held = self._idle.pop() if self._idle else await self._open()
-            try:
-                yield held
-            except BaseException:
-                if await asyncio.shield(self._rolled_back(held)):
-                    self._idle.append(held)
-                raise
-            self._idle.append(held)
+        held = await self._take()
+        try:
+            yield held
+        except BaseException:
+            if await asyncio.shield(self._rolled_back(held)):
+                self._give(held)
+            else:
+                self._count -= 1
+                self._supply()
+            raise
+        self._give(held)
 
     async def close(self) -> None:
+        if self._opener is not None:
+            self._opener.cancel()
         idle, self._idle = self._idle, []
         for held in idle:
             await held.connection.close()
+
+    async def _take(self) -> Direct:
+        if self._idle and not self._waiting:
+            return self._idle.pop()
+        waiter: asyncio.Future[Direct] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        self._supply()
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._give(waiter.result())  # handed over as this request was cancelled
+            raise
+        finally:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+
+    def _give(self, held: Direct) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(held)
+                return
+        self._idle.append(held)
+
+    def _supply(self) -> None:
+        """Serve who waits from the idle, and open one more if they still wait."""
+        while self._idle and self._waiting:
+            self._give(self._idle.pop())
+        if self._waiting and self._opener is None and self._count < self.size:
+            self._count += 1
+            self._opener = asyncio.create_task(self._open_one(), name="postgres-connect")
+
+    async def _open_one(self) -> None:
+        try:
+            held = await self._open()
+        except Exception as exc:
+            self._count -= 1
+            # The first who waits hears why; the next try is for the next one.
+            for waiter in self._waiting:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+                    break
+        else:
+            self._give(held)
+        finally:
+            self._opener = None
+        self._supply()
 
     async def _open(self) -> Direct:
         connection = await self.engine.connect()
