@@ -68,11 +68,7 @@ class Held:
         try:
             yield held
         except BaseException:
-            if await asyncio.shield(self._rolled_back(held)):
-                self._give(held)
-            else:
-                self._count -= 1
-                self._supply()
+            await asyncio.shield(self._recover(held))  # given back even if cancelled again
             raise
         self._give(held)
 
@@ -138,17 +134,18 @@ class Held:
         raw = await connection.get_raw_connection()
         return Direct(connection, raw.driver_connection, self.plans)
 
-    @staticmethod
-    async def _rolled_back(held: Direct) -> bool:
-        """Whether `held` could be rolled back and is fit to reuse (else it is closed)."""
+    async def _recover(self, held: Direct) -> None:
+        """Roll `held` back and give it back, or close it if that fails."""
         connection = held.connection
         try:
             if not connection.invalidated and not held.driver.is_closed():
                 await connection.rollback()  # SQLAlchemy's own state; it sends nothing
                 if held.driver.is_in_transaction():
                     await held.driver.execute("ROLLBACK")
-                return True
+                self._give(held)
+                return
         except Exception:
             await connection.invalidate()
         await connection.close()
-        return False
+        self._count -= 1
+        self._supply()
