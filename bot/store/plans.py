@@ -36,6 +36,9 @@ from bot.latest import Latest
 
 Processor = Callable[[Any], Any] | None
 _SEEN = 1000  # statements run once, remembered in case they run again
+# Plans kept: the store has a few hundred statements; a statement built for one call
+# and run twice in it is planned too, and must not be kept forever.
+_KEPT = 2000
 _FLOAT8, _NUMERIC = 701, 1700  # PostgreSQL's type ids
 
 
@@ -126,7 +129,7 @@ class Plans:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._plans: dict[tuple[Executable, tuple[str, ...]], Plan | None] = {}
+        self._plans: Latest[tuple[Executable, tuple[str, ...]], Plan | None] = Latest(_KEPT)
         self._seen: Latest[tuple[Executable, tuple[str, ...]], None] = Latest(_SEEN)
 
     def plan(self, statement: Executable, parameters: Any) -> Plan | None:
@@ -136,11 +139,12 @@ class Plans:
             return many if many is not None and many.runs_many else None
         key = (statement, tuple(parameters or ()))
         if key in self._plans:
-            return self._plans[key]
+            return self._plans.get(key)
         if key not in self._seen:
             self._seen.put(key, None)
             return None
-        found = self._plans[key] = self._compile(statement, key[1])
+        found = self._compile(statement, key[1])
+        self._plans.put(key, found)
         return found
 
     def _compile(self, statement: Executable, names: tuple[str, ...]) -> Plan | None:
