@@ -65,7 +65,7 @@ class Widget:
         self.visitors = Visitors(settings, customers)
         self.ratings = Ratings(self.conversations)
         self.receipts = receipts.Receipts(self.conversations)
-        self.messages = WidgetMessages(self.conversations, self.store)
+        self.messages = WidgetMessages(self.conversations)
         self.conversations.outbox.news.subscribe("customer", self.hub.heard)
         self._script = (STATIC / "widget.js").read_bytes()
         self._page = (STATIC / "demo.html").read_text(encoding="utf-8")

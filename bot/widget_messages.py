@@ -8,7 +8,6 @@ from typing import Any
 from bot.conversations import Conversations
 from bot.ratings import ASKED
 from bot.roles import Person
-from bot.store import Store
 from bot.store.messages import seen_by_customer, seen_by_customer_after
 from bot.store.rows import key
 from bot.tables import Message
@@ -19,9 +18,9 @@ PAGE = 200  # messages read at a time
 
 
 class WidgetMessages:
-    def __init__(self, conversations: Conversations, store: Store) -> None:
+    def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
-        self.store = store
+        self.store = conversations.store
         self.files: WidgetFiles | None = None  # employees' files, when a desk keeps them
 
     async def after(self, customer_id: int, cursor: int) -> list[dict[str, Any]]:
