@@ -228,7 +228,7 @@ async def test_a_burst_waits_here_and_a_busy_server_keeps_the_circuit_closed() -
         return web.json_response(PARSE)
 
     async with rasa({"/model/parse": busy}) as url:
-        client = RasaClassifier([url], timeout=timeout)
+        client = RasaClassifier([url], timeout=timeout, in_flight=2)
         calls = [client.classify(f"customer {n}") for n in range(8)]
         results = await asyncio.gather(*calls, return_exceptions=True)
         served = [r.intent for r in results if not isinstance(r, BaseException)]
