@@ -18,6 +18,7 @@ from benchmarks import (
     decisions,
     first_reply,
     hanging,
+    heap,
     history,
     memory,
     new_customers,
@@ -119,6 +120,7 @@ def cli() -> None:
             f"!! Other processes keep {others:.1f} of the cores busy: figures will be low and "
             "noisy (each section's 'all' column shows the whole machine)"
         )
+    heap.settle()
     started = time.monotonic()
     asyncio.run(main(chosen))
     minutes, seconds = divmod(time.monotonic() - started, 60)

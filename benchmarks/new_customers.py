@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import heap
 from benchmarks.databases import sqlite
 from benchmarks.parsing import TEXTS
 from benchmarks.peer import Figures, first_replies, start_rasa_rest
@@ -40,6 +41,7 @@ async def measure_peer(home: Path) -> PeerResult:
         await first_replies(peer.url, TEXTS, at_once=1, count=WARM_UP)
         runs = {}
         for at_once, count in RUNS:
+            heap.settle()  # as Meter.start does for Frontdesk's runs
             before = cpu_seconds(peer.pid)
             figures = await first_replies(peer.url, TEXTS, at_once=at_once, count=count)
             runs[at_once] = PeerRun(figures, (cpu_seconds(peer.pid) - before) / count * 1000)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from benchmarks import heap
 from tests.fakes.slack import FakeSlack
 
 
@@ -139,7 +140,9 @@ class SlackDouble:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args().port)
+    port = parser.parse_args().port
+    heap.settle()
+    serve(port)
 
 
 if __name__ == "__main__":

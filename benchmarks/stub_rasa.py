@@ -14,6 +14,7 @@ import contextlib
 
 import uvicorn
 
+from benchmarks import heap
 from tests.fakes.rasa import FakeRasa, Meaning, meaning
 
 # The bench's texts (benchmarks/parsing.py) with what the real model makes of them. A
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hang", action="store_true", help="accept, never answer")
     args = parser.parse_args()
+    heap.settle()
     if args.hang:
         asyncio.run(hang(args.port))
     else:
