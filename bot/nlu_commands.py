@@ -108,7 +108,7 @@ async def _nlu_eval_async(args: argparse.Namespace) -> int:
             predictions = await cross_validate(project, env, args.folds, workdir, progress)
     print(format_report(score(predictions, config.triage.min_confidence), title))
     points = benchmark.curve(predictions)
-    chosen = benchmark.choose(benchmark.curve(predictions, benchmark.CHOICES))
+    chosen = benchmark.chosen_threshold(predictions)
     print(f"\n{benchmark.format_curve(points, 'held-out predictions')}")
     print(
         f"\nclarify threshold: triage.min_confidence is {config.triage.min_confidence:.2f}; "

@@ -25,7 +25,7 @@ MAX_FLAGGED = 0.02  # the share of in-scope messages the chosen threshold may fl
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))  # the curve as printed
 # Where the threshold is chosen: in steps of 0.05 the choice could fall up to 0.05 short
 # of the limit, catching fewer out-of-scope messages than the limit allows.
-CHOICES = tuple(round(0.01 * i, 2) for i in range(100))
+_CHOICES = tuple(round(0.01 * i, 2) for i in range(100))
 _HELD_OUT = 0.1  # of Banking77's train split, which has no validation split
 
 
@@ -104,6 +104,11 @@ def choose(points: Sequence[Point], max_flagged: float = MAX_FLAGGED) -> Point:
     return max(allowed, key=lambda p: p.threshold)
 
 
+def chosen_threshold(predictions: Sequence[Prediction]) -> Point:
+    """The clarify threshold these predictions call for, chosen in steps of 0.01."""
+    return choose(curve(predictions, _CHOICES))
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -135,7 +140,7 @@ async def run(
 def format_benchmark(
     title: str, validation: Sequence[Prediction], test: Sequence[Prediction], costs: Costs
 ) -> str:
-    chosen = choose(curve(validation, CHOICES))
+    chosen = chosen_threshold(validation)
     at_chosen = curve(test, [chosen.threshold])[0]
     report = score([p for p in test if p.expected != OUT_OF_SCOPE], chosen.threshold)
     lines = [
