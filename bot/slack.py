@@ -108,12 +108,21 @@ class SlackDesk:
         team = view.team
         channel = team.slack_channel if team and team.slack_channel else None
         text, blocks = card(view, self.config(), in_channel=channel is not None)
+        user = view.employee.slack_user_id
         if channel:
-            text = f"<@{view.employee.slack_user_id}> {text}"
+            text = f"<@{user}> {text}"
+        elif attempt.number > 1 or user in self._dms:
+            channel = await self._direct_message(user)  # a lost post is looked for there
         else:
-            channel = await self._direct_message(view.employee.slack_user_id)
-        ts = await self._post(attempt, channel, None, text=text, blocks=blocks)
-        return Spot(channel, ts)
+            # Slack delivers a post to a user's id in the app's DM with them, and names
+            # that DM in its answer: no conversations.open (rate-limited to about 50 a
+            # minute), which a desk of hundreds would otherwise call for each employee
+            # after every restart.
+            channel = user
+        spot = await self._post(attempt, channel, None, text=text, blocks=blocks)
+        if channel == user:
+            self._dms[user] = spot.place
+        return spot
 
     async def _direct_message(self, slack_user: str) -> str:
         """The app's DM with a user: opened once, then remembered (it never changes)."""
@@ -187,12 +196,13 @@ class SlackDesk:
 
     async def _post(
         self, attempt: Attempt, channel: str, thread_ts: str | None, **kwargs: Any
-    ) -> str:
+    ) -> Spot:
         """chat.postMessage, paced per channel and marked with the job's id, so that a
-        post whose response was lost is found, not repeated, on the next attempt."""
+        post whose response was lost is found, not repeated, on the next attempt. The
+        post's place is the channel Slack names (a DM's id for a post to a user's)."""
         marker = {"event_type": MARKER, "event_payload": {"job": attempt.job}}
         if attempt.number > 1 and (found := await self._find_post(channel, thread_ts, attempt.job)):
-            return found
+            return Spot(channel, found)
         await self.pacer.wait(channel)
         response = await self._call(
             self.client.chat_postMessage(
@@ -200,7 +210,7 @@ class SlackDesk:
                 unfurl_links=False, unfurl_media=False, **kwargs,
             )
         )  # fmt: skip
-        return str(response["ts"])
+        return Spot(str(response["channel"]), str(response["ts"]))
 
     async def _find_post(self, channel: str, thread_ts: str | None, job: int) -> str | None:
         if thread_ts:

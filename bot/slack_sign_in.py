@@ -61,11 +61,10 @@ class SignInCommand:
             "It works once, within 10 minutes. If you did not ask for it, ignore it."
         )
         try:
-            opened = await self.client.conversations_open(users=user)
+            # To the user's id: Slack posts it in the app's DM with them.
             await self.client.chat_postMessage(
-                channel=str(opened["channel"]["id"]), text=text,
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+                channel=user, text=text, unfurl_links=False, unfurl_media=False
+            )
         except SlackApiError as exc:
             log.warning("sign-in link not sent", extra={"error": exc.response.get("error")})
             await ack(NOT_SENT)

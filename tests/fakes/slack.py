@@ -192,13 +192,16 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + str(args["users"])}}
         if method == "chat.postMessage":
             ts = self._new_ts()
-            post = {**args, "ts": ts}
+            channel = str(args["channel"])
+            if channel.startswith(("U", "W")):  # a user's id: the app's DM with them
+                channel = "D" + channel
+            post = {**args, "channel": channel, "ts": ts}
             if isinstance(post.get("metadata"), str):
                 post["metadata"] = json.loads(post["metadata"])
             self.posts.append(post)
             return {
                 "ok": True,
-                "channel": args["channel"],
+                "channel": channel,
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }
