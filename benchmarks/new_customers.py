@@ -4,6 +4,7 @@ run one after the other, never together: they share the machine's two cores."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,9 @@ from benchmarks import heap
 from benchmarks.databases import sqlite
 from benchmarks.parsing import TEXTS
 from benchmarks.peer import Figures, first_replies, start_rasa_rest
+from benchmarks.profile import Profile, profile
 from benchmarks.report import heading, spread, text
-from benchmarks.stage import stage
+from benchmarks.stage import LOGS, stage
 from benchmarks.usage import Busy, cpu_seconds, rss_mib
 from benchmarks.visitors import Crowd, crowd
 
@@ -60,13 +62,22 @@ async def run(rasa_url: str, rasa_pid: int | None, peer: PeerResult | None) -> N
         for at_once, count in RUNS:
             meter = on.meter(**nlu)
             meter.start()
-            result = await crowd(on.app.url, TEXTS, at_once=at_once, count=count, budget=BUDGET)
-            await on.slack.quiet()  # the cards of this run's handoffs
+            async with _profiled(on.app.pid, at_once) as profiled:
+                result = await crowd(on.app.url, TEXTS, at_once=at_once, count=count, budget=BUDGET)
+                await on.slack.quiet()  # the cards of this run's handoffs
             busy = meter.stop()
             _print(at_once, result, busy, peer.runs[at_once] if peer else None)
+            profiled.print()
         text(f"app log: {on.app.problems()}")
     if peer is not None:
         text(f"peer Rasa server RSS {peer.rss_mib:.0f} MiB")
+
+
+def _profiled(pid: int, at_once: int) -> contextlib.AbstractAsyncContextManager[Profile]:
+    """With BENCH_PROFILE, the crowded run is profiled (the target left is there)."""
+    if at_once == 1:
+        return contextlib.nullcontext(Profile())
+    return profile(pid, LOGS / f"new-customers-{at_once}.raw")
 
 
 def _print(at_once: int, ours: Crowd, busy: Busy, peer: PeerRun | None) -> None:
