@@ -60,6 +60,12 @@ _PERMANENT = {
 _REACTIONS = {"delivered": "white_check_mark"}  # roles.Reaction -> a Slack emoji name
 _POSTS_PER_SECOND, _BURST = 1.0, 5  # Slack allows about one post a second per channel
 _MAX_BODY = 1_000_000  # Slack's events are a few kilobytes
+# slack_sdk reads its logger's own level, not the effective one, before it formats a debug
+# line of each request and response, blocks and all; a logger left at NOTSET (as loggers
+# are made) paid for that line on every call, although logs.py keeps slack_sdk at WARNING
+# (3-4% of the app's CPU in a profile of handoffs). This one holds WARNING itself.
+_CLIENT_LOG = logging.getLogger("slack_sdk.web.frontdesk")
+_CLIENT_LOG.setLevel(logging.WARNING)
 
 
 class SlackDesk:
@@ -76,6 +82,7 @@ class SlackDesk:
             base_url=settings.slack_api_url,
             timeout=15,
             retry_handlers=[],
+            logger=_CLIENT_LOG,
         )
         self.files = SlackFiles(self.client, self.pacer, self._call)
         self.erasure = SlackErasure(self.client, self.pacer, self._call, self.files)
