@@ -127,8 +127,10 @@ class SlackDesk:
             # after every restart.
             channel = user
         spot = await self._post(attempt, channel, None, text=text, blocks=blocks)
-        if channel == user:
-            self._dms[user] = spot.place
+        if channel != user:
+            # The channel as given: update_card knows a team's channel by its config.
+            return Spot(channel, spot.thread)
+        self._dms[user] = spot.place
         return spot
 
     async def _direct_message(self, slack_user: str) -> str:
