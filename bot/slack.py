@@ -117,21 +117,19 @@ class SlackDesk:
         text, blocks = card(view, self.config(), in_channel=channel is not None)
         user = view.employee.slack_user_id
         if channel:
-            text = f"<@{user}> {text}"
-        elif attempt.number > 1 or user in self._dms:
-            channel = await self._direct_message(user)  # a lost post is looked for there
-        else:
+            spot = await self._post(attempt, channel, None, text=f"<@{user}> {text}", blocks=blocks)
+            # The channel as configured: update_card knows a team's channel by it.
+            return Spot(channel, spot.thread)
+        if attempt.number == 1 and user not in self._dms:
             # Slack delivers a post to a user's id in the app's DM with them, and names
             # that DM in its answer: no conversations.open (rate-limited to about 50 a
             # minute), which a desk of hundreds would otherwise call for each employee
             # after every restart.
-            channel = user
-        spot = await self._post(attempt, channel, None, text=text, blocks=blocks)
-        if channel != user:
-            # The channel as given: update_card knows a team's channel by its config.
-            return Spot(channel, spot.thread)
-        self._dms[user] = spot.place
-        return spot
+            spot = await self._post(attempt, user, None, text=text, blocks=blocks)
+            self._dms[user] = spot.place
+            return spot
+        dm = await self._direct_message(user)  # a retry looks for a lost post in it
+        return await self._post(attempt, dm, None, text=text, blocks=blocks)
 
     async def _direct_message(self, slack_user: str) -> str:
         """The app's DM with a user: opened once, then remembered (it never changes)."""
