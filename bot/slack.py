@@ -128,7 +128,8 @@ class SlackDesk:
             spot = await self._post(attempt, user, None, text=text, blocks=blocks)
             self._dms[user] = spot.place
             return spot
-        dm = await self._direct_message(user)  # a retry looks for a lost post in it
+        # The DM as remembered, or opened: a retry looks there for a post that was lost.
+        dm = await self._direct_message(user)
         return await self._post(attempt, dm, None, text=text, blocks=blocks)
 
     async def _direct_message(self, slack_user: str) -> str:
