@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from bot.settings import load_routing_config
 from nlu import NluTimeout, NluUnavailable, RasaClassifier
 from nlu.server import RasaServer
 from nlu.service import NluService, environment, prepare_model
-from nlu.training import RasaProject
+from nlu.training import Example, RasaProject, write_data
 from tests.conftest import ROOT, eventually
 
 
@@ -147,3 +148,33 @@ async def test_a_token_that_begins_with_a_dash_starts_the_server(
         client = RasaClassifier([server.url], timeout=30.0)
         assert (await client.classify("where is my order 12345")).intent == "order_status"
         await client.aclose()
+
+
+GREETINGS = ["hi", "hello", "hey there", "good morning", "good afternoon", "hiya",
+             "hello, anyone there?", "hi team", "morning!", "hey, how are you"]  # fmt: skip
+ORDERS = ["where is my order", "has my parcel shipped", "when will my package arrive",
+          "my delivery is late", "track my order please", "where's my stuff",
+          "the order hasn't come yet", "is my parcel on its way", "order status please",
+          "how long until my order gets here"]  # fmt: skip
+
+
+async def test_a_message_unlike_any_trained_is_not_sent_on_with_confidence(
+    nlu_service: NluService, tmp_path: Path
+) -> None:
+    """Trained on two intents and nothing out of scope, the classifier's probabilities
+    must share 1 between them whatever the message; its confidence must not."""
+    root = tmp_path / "project"
+    shutil.copytree(RasaProject().config.parent, root, ignore=shutil.ignore_patterns("data"))
+    examples = [Example(t, t, "greet") for t in GREETINGS]
+    examples += [Example(t, t, "order_status") for t in ORDERS]
+    write_data(root / "data" / "nlu.yml", examples, [])
+    env = await asyncio.to_thread(environment(nlu_service.home).ensure, print)
+    model = await asyncio.to_thread(RasaProject(root).ensure_model, env, tmp_path, print)
+    async with RasaServer(env, model, log_file=tmp_path / "rasa.log") as server:
+        client = RasaClassifier([server.url], timeout=30.0)
+        familiar = await client.classify("where has my parcel got to")
+        strange = await client.classify("what is the speed of light in a vacuum")
+        await client.aclose()
+    assert familiar.intent == "order_status"
+    assert familiar.confidence > 0.6, familiar
+    assert strange.confidence < 0.3, strange

@@ -5,7 +5,18 @@ plus a frozen sentence encoder matched fine-tuned BERT-large, where DIET over th
 features did worse and trained for minutes: n-grams carry the words an intent is named
 by, the encoder carries paraphrases and other languages. Each encoder in the pipeline
 gets its own head (trained on every example, which both encoders read); a message is
-scored by the head of the encoder that read it."""
+scored by the head of the encoder that read it.
+
+A confidence is the head's probability, lowered for a message less familiar than most
+training examples are to each other: times (familiarity / typical) ** 2 where below 1,
+familiarity being the cosine of the message's sentence vector to the nearest training
+example's and typical the 10th percentile of that cosine among the training examples
+(each to its nearest other). So most messages keep their probability, and one unlike
+anything trained, of which the probability alone can be sure, is asked to clarify. On
+CLINC150's validation split, at the threshold that asks 2% of in-scope messages to
+clarify, 86% of its 100 out-of-scope messages were caught against 77% on probability
+alone (percentile and power chosen there: 5th, 10th, 25th, 50th and 1, 2, 4 gave 81-88%).
+The order of intents is the head's."""
 
 from __future__ import annotations
 
@@ -41,13 +52,29 @@ class Head:
     sparse: np.ndarray
     dense: np.ndarray
     intercept: np.ndarray
+    known: np.ndarray  # the training examples' unit sentence vectors, one per column
+    typical: float  # how familiar most training examples are to the others
 
     @classmethod
-    def of(cls, encoder: str, coef: np.ndarray, intercept: np.ndarray, width: int) -> Head:
+    def of(
+        cls,
+        encoder: str,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        width: int,
+        known: np.ndarray,
+        typical: float,
+    ) -> Head:
         sparse, dense = (
             np.ascontiguousarray(block.T) for block in (coef[:, :width], coef[:, width:])
         )
-        return cls(encoder, sparse, dense, intercept)
+        return cls(encoder, sparse, dense, intercept, np.ascontiguousarray(known), typical)
+
+    def familiar(self, unit: np.ndarray) -> np.ndarray:
+        """Per message (rows of unit sentence vectors): its cosine to the nearest training
+        example over the typical one, at most 1."""
+        nearest = (unit @ self.known).max(axis=1)
+        return np.asarray(np.clip(nearest / max(self.typical, 1e-9), 0.0, 1.0))
 
     def coef(self) -> np.ndarray:
         return np.hstack([self.sparse.T, self.dense.T])
@@ -56,7 +83,9 @@ class Head:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(IntentClassifier, GraphComponent):
     """Logistic regression on [tf-idf(n-gram counts) | dense_weight * sentence vector],
-    each block of unit length. What it learns is kept as plain arrays (no pickle)."""
+    each block of unit length; its probabilities times familiarity ** familiarity_power
+    (0: none), the typical familiarity taken at familiar_percentile. What it learns is
+    kept as plain arrays (no pickle)."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -64,7 +93,14 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0, "dense_weight": 5.0, "max_iter": 1000, "ranking_length": 10}
+        return {
+            "C": 10.0,
+            "dense_weight": 5.0,
+            "familiar_percentile": 10.0,
+            "familiarity_power": 2.0,
+            "max_iter": 1000,
+            "ranking_length": 10,
+        }
 
     def __init__(
         self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource
@@ -95,11 +131,17 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         weighted = self._weighted(counts)
         labels = [e.get(INTENT) for e in examples]
         for encoder in _encoders(examples[0]):
-            dense = self._scaled(_dense(examples, encoder))
+            unit = normalize(_dense(examples, encoder))
             model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"])
-            model.fit(scipy.sparse.hstack([weighted, dense], format="csr"), labels)
+            model.fit(
+                scipy.sparse.hstack([weighted, self.config["dense_weight"] * unit], format="csr"),
+                labels,
+            )
             self.intents = model.classes_
-            self.heads.append(Head.of(encoder, model.coef_, model.intercept_, len(self.idf)))
+            typical = _typical(unit, self.config["familiar_percentile"])
+            self.heads.append(
+                Head.of(encoder, model.coef_, model.intercept_, len(self.idf), unit.T, typical)
+            )
         stored = {
             "intents": self.intents,
             "idf": self.idf,
@@ -107,6 +149,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         }
         for i, head in enumerate(self.heads):
             stored |= {f"coef{i}": head.coef(), f"intercept{i}": head.intercept}
+            stored |= {f"known{i}": head.known, f"typical{i}": np.array(head.typical)}
         with self.model_storage.write_to(self.resource) as directory:
             np.savez(directory / _FILE, **stored)
         return self.resource
@@ -127,7 +170,12 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 component.intents, component.idf = stored["intents"], stored["idf"]
                 component.heads = [
                     Head.of(
-                        str(name), stored[f"coef{i}"], stored[f"intercept{i}"], len(component.idf)
+                        str(name),
+                        stored[f"coef{i}"],
+                        stored[f"intercept{i}"],
+                        len(component.idf),
+                        stored[f"known{i}"],
+                        float(stored[f"typical{i}"]),
                     )
                     for i, name in enumerate(stored["encoders"])
                 ]
@@ -138,27 +186,27 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def _weighted(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
         return normalize(counts.log1p().multiply(self.idf).tocsr())
 
-    def _scaled(self, dense: np.ndarray) -> np.ndarray:
-        return np.asarray(self.config["dense_weight"] * normalize(dense))
-
-    def probabilities(self, messages: list[Message], head: Head) -> np.ndarray:
-        """The head's multinomial softmax (a sigmoid pair when there are two intents)."""
+    def confidences(self, messages: list[Message], head: Head) -> np.ndarray:
+        """The head's multinomial softmax (a sigmoid pair when there are two intents),
+        times each message's familiarity to the power set."""
+        unit = normalize(_dense(messages, head.encoder))
         scores = (
             self._weighted(_counts(messages)) @ head.sparse
-            + self._scaled(_dense(messages, head.encoder)) @ head.dense
+            + self.config["dense_weight"] * unit @ head.dense
             + head.intercept
         )
         if len(self.intents) == 2:
             scores = np.hstack([np.zeros_like(scores), scores])
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return np.asarray(scores / scores.sum(axis=1, keepdims=True))
+        scale = head.familiar(unit) ** self.config["familiarity_power"]
+        return np.asarray(scores / scores.sum(axis=1, keepdims=True) * scale[:, None])
 
     def process(self, messages: list[Message]) -> list[Message]:
         for head in self.heads:
             read = [m for m in messages if _reader(m) == head.encoder]
             if not read:
                 continue
-            for message, row in zip(read, self.probabilities(read, head), strict=True):
+            for message, row in zip(read, self.confidences(read, head), strict=True):
                 order = np.argsort(-row)[: self.config["ranking_length"]]
                 ranking = [
                     {"name": str(self.intents[i]), "confidence": float(row[i])} for i in order
@@ -166,6 +214,19 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 message.set(INTENT, ranking[0], add_to_output=True)
                 message.set("intent_ranking", ranking, add_to_output=True)
         return messages
+
+
+def _typical(unit: np.ndarray, percentile: float) -> float:
+    """The percentile of each training example's cosine to its nearest other example (0
+    with fewer than two), computed in blocks: the whole matrix of a large set is GBs."""
+    if len(unit) < 2:
+        return 0.0
+    nearest = np.empty(len(unit))
+    for start in range(0, len(unit), 2048):
+        block = unit[start : start + 2048] @ unit.T
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = -1.0
+        nearest[start : start + len(block)] = block.max(axis=1)
+    return float(np.percentile(nearest, percentile))
 
 
 def _sentence(message: Message) -> list[Features]:
