@@ -13,7 +13,7 @@ from bot.settings import load_routing_config
 from nlu import NluTimeout, NluUnavailable, RasaClassifier
 from nlu.server import RasaServer
 from nlu.service import NluService, environment, prepare_model
-from nlu.training import Example, RasaProject, write_data
+from nlu.training import PROJECT, Example, RasaProject, write_data
 from tests.conftest import ROOT, eventually
 
 
@@ -164,7 +164,7 @@ async def test_a_message_unlike_any_trained_is_not_sent_on_with_confidence(
     """Trained on two intents and nothing out of scope, the classifier's probabilities
     must share 1 between them whatever the message; its confidence must not."""
     root = tmp_path / "project"
-    shutil.copytree(RasaProject().config.parent, root, ignore=shutil.ignore_patterns("data"))
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("data"))
     examples = [Example(t, t, "greet") for t in GREETINGS]
     examples += [Example(t, t, "order_status") for t in ORDERS]
     write_data(root / "data" / "nlu.yml", examples, [])
