@@ -2,11 +2,14 @@
 safe, the roster, identities, link codes, and which conversation a desk thread is."""
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.slack_threads import Threads
@@ -15,6 +18,7 @@ from bot.store import conversations as stored
 from bot.store import customers as people
 from bot.store.messages import add_once, transcript
 from bot.store.rows import add, change, key
+from bot.store.sqlite import SqliteFile
 from bot.tables import (
     Assignment,
     Conversation,
@@ -337,6 +341,40 @@ async def test_sqlite_uses_wal(database_url: str) -> None:
     async with store.engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
     await store.close()
+
+
+async def test_sqlite_commits_on_the_loop_while_the_disk_is_quick(tmp_path: Path) -> None:
+    """A hop to a worker thread costs more than a quick disk's commit; a slow disk's
+    commits go to the thread (the loop serves others meanwhile), and come back after."""
+    file = SqliteFile(make_url(f"sqlite:///{tmp_path / 'quick.db'}"))
+    loop_thread, slow = threading.get_ident(), False
+    on_the_loop: list[bool] = []
+
+    def traced(statement: str) -> None:
+        if statement == "COMMIT":
+            on_the_loop.append(threading.get_ident() == loop_thread)
+            if slow:
+                time.sleep(0.005)  # a disk that takes 5 ms to make a commit durable
+
+    dbapi = file.connection().connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.set_trace_callback(traced)
+
+    async def commit(times: int) -> list[bool]:
+        on_the_loop.clear()
+        for _ in range(times):
+            async with file.transaction() as connection:
+                await connection.execute(text("SELECT 1"))
+        return on_the_loop[:]
+
+    try:
+        assert await commit(3) == [True, True, True]
+        slow = True
+        assert (await commit(8))[-3:] == [False, False, False]
+        slow = False
+        assert (await commit(12))[-3:] == [True, True, True]
+    finally:
+        file.close()
 
 
 async def test_conversations_keep_starting_once_postgresql_plans_generically(
