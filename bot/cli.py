@@ -172,6 +172,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         ws_max_size=MAX_FRAME,  # a larger frame closes the socket with 1009
         proxy_headers=True,
+        # Chat frames are small: compressing them saved little and kept zlib's state
+        # per socket (`make bench`, 1,000 widget sockets open: 196 MiB with it, 149 without).
+        ws_per_message_deflate=False,
     )
     return 0
 
