@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import resource
@@ -26,6 +27,7 @@ from benchmarks import (
     relay,
     replay,
 )
+from benchmarks.peer import start_rasa_rest
 from benchmarks.process import ROOT
 from benchmarks.report import heading, text
 from benchmarks.usage import machine_cpu_seconds, python_speed
@@ -50,15 +52,18 @@ def progress(message: str) -> None:
 
 
 async def with_rasa(chosen: list[str]) -> None:
-    """The peer first, on its own; then Frontdesk's NLU server for the parse figures and
-    the new customers (2)."""
+    """The peer's server (Rasa REST) and Frontdesk's NLU server, both up; the parse
+    figures, then the new customers (2), where the two take turns."""
     home = Path(os.environ.get("FRONTDESK_HOME", ROOT / ".frontdesk"))
-    peer = await new_customers.measure_peer(home) if "new-customers" in chosen else None
-    urls = [u for u in os.environ.get("RASA_URL", "").split(",") if u]
-    service = NluService(urls=urls, home=home, progress=progress, timeout=30)
-    started = time.monotonic()
-    await service.start()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        peer = None
+        if "new-customers" in chosen:
+            peer = await stack.enter_async_context(start_rasa_rest(home, progress))
+        urls = [u for u in os.environ.get("RASA_URL", "").split(",") if u]
+        service = NluService(urls=urls, home=home, progress=progress, timeout=30)
+        started = time.monotonic()
+        await service.start()
+        stack.push_async_callback(service.stop)
         if "parsing" in chosen:
             print()
             await parsing.run(service, time.monotonic() - started)
@@ -66,8 +71,6 @@ async def with_rasa(chosen: list[str]) -> None:
             server = service.server
             url = server.url if server else urls[0]
             await new_customers.run(url, server.pid if server else None, peer)
-    finally:
-        await service.stop()
 
 
 async def main(chosen: list[str]) -> None:
