@@ -67,10 +67,13 @@ class RasaClassifier:
     customers then waits in a queue we can see, and one that waited too long is routed
     without the NLU while the server, busy but answering, keeps the circuit closed
     (sent all at once, they queued inside Rasa, timed out there and opened it for
-    everyone after them). Eight, not fewer: with two, the server sat idle whenever the
-    app was busy elsewhere when an answer came back, and 32 new customers at once were
-    served at 0.96-1.02x of Rasa REST's rate against 1.01-1.10x with eight (the bench,
-    runs alternated); eight parses queued inside Rasa wait about 80 ms.
+    everyone after them). Four: with two, the server sat idle whenever the app was busy
+    elsewhere when an answer came back (32 new customers at once served at 0.96-1.02x
+    of Rasa REST's rate against 1.01-1.10x with eight); with eight, about one parse in
+    seven waited inside Rasa a whole extra round of eight on its keep-alive connection
+    (round trip p95 ~2x p50), the tail of those 32 customers' wait. With four, in runs
+    beside eight (the bench, its rounds taking turns with Rasa REST): the same rate
+    (1.03-1.05x Rasa REST's), at 0.97x and 1.00x its p95 against 1.03-1.10x.
 
     Each URL may carry `?token=...` for a server started with `--auth-token`.
 
@@ -83,7 +86,7 @@ class RasaClassifier:
         urls: Sequence[str],
         *,
         timeout: float = 3.0,
-        in_flight: int = 8,
+        in_flight: int = 4,
         circuit: Circuit | None = None,
     ) -> None:
         if not urls:
