@@ -28,9 +28,9 @@ _BATCH = 64
 
 
 class Encoder(DenseFeaturizer, GraphComponent):
-    """Adds one sentence feature (384 floats, unit length) and no sequence features to
-    the messages it reads: the classifier that follows reads sentence features only.
-    The feature's origin is the class name, which names the classifier's head."""
+    """Adds one sentence feature (unit length) and no sequence features to the messages
+    it reads: the classifier that follows reads sentence features only. The feature's
+    origin is the class name, which names the classifier's head."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
