@@ -1,6 +1,7 @@
 """The client against the real Rasa server and the shipped model."""
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -178,3 +179,46 @@ async def test_a_message_unlike_any_trained_is_not_sent_on_with_confidence(
     assert familiar.intent == "order_status"
     assert familiar.confidence > 0.6, familiar
     assert strange.confidence < 0.3, strange
+
+
+TUNING = """
+import json, sys
+import numpy as np
+from pipeline.english import EnglishEncoder
+from pipeline.minilm import LAST_PREFIX
+from pipeline.tuning import tuned
+
+texts, labels = json.loads(sys.stdin.read())
+encoder = EnglishEncoder({"alias": "english"}, None, None)
+
+def margin():
+    vectors = encoder.encode(texts)[:, 384:]  # the tuned half
+    same = np.array(labels)[:, None] == np.array(labels)[None, :]
+    cosine = vectors @ vectors.T
+    return float(cosine[same & ~np.eye(len(texts), dtype=bool)].mean() - cosine[~same].mean())
+
+before = margin()
+layer = tuned(encoder.weights, encoder.tokenize, texts, labels, encoder.settings)
+encoder.use(layer)
+print(json.dumps({"before": before, "after": margin(), "names": sorted(layer)}))
+"""
+
+
+async def test_tuning_draws_each_intents_examples_together(
+    nlu_service: NluService,
+) -> None:
+    """The English encoder's tuning moves only its last layer, so that examples of one
+    intent lie closer to each other than to the other intent's than they did."""
+    env = await asyncio.to_thread(environment(nlu_service.home).ensure, print)
+    texts = GREETINGS + ORDERS
+    labels = ["greet"] * len(GREETINGS) + ["order_status"] * len(ORDERS)
+    process = await asyncio.create_subprocess_exec(
+        str(env.python), "-c", TUNING,
+        cwd=PROJECT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    out, _ = await process.communicate(json.dumps([texts, labels]).encode())
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["after"] > result["before"] + 0.1, result
+    assert result["names"]
+    assert all(n.startswith("encoder.layer.5.") for n in result["names"])

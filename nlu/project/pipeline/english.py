@@ -73,10 +73,7 @@ class EnglishEncoder(Encoder):
             name: tf.constant(array)
             for name, array in safetensors(directory / "model.safetensors").items()
         }
-        self.tuned = dict(self.weights)  # the same last layer until tuned
-        self.forward = tf.function(
-            self._both, input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2
-        )
+        self.use({})
 
     @classmethod
     def create(
@@ -101,7 +98,7 @@ class EnglishEncoder(Encoder):
         try:
             with model_storage.read_from(resource) as directory:
                 stored = np.load(directory / _FILE, allow_pickle=False)
-                component.tuned |= {name: tf.constant(stored[name]) for name in stored.files}
+                component.use({name: stored[name] for name in stored.files})
         except ValueError:  # not tuned (too few intents, or tuning_steps 0): as shipped
             pass
         return component
@@ -116,8 +113,16 @@ class EnglishEncoder(Encoder):
         layer = tuned(self.weights, self.tokenize, texts, labels, self.settings)
         with self.model_storage.write_to(self.resource) as directory:
             np.savez(directory / _FILE, **layer)
-        self.tuned |= {name: tf.constant(value) for name, value in layer.items()}
+        self.use(layer)
         return self.resource
+
+    def use(self, layer: dict[str, np.ndarray]) -> None:
+        """Encode with this tuned last layer (name -> array; empty: as shipped). The
+        forward pass is traced anew: a traced one holds the weights it was traced with."""
+        self.tuned = self.weights | {name: tf.constant(value) for name, value in layer.items()}
+        self.forward = tf.function(
+            self._both, input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2
+        )
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and the attention mask, padded to the longest text."""
