@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-_FILE = "linear.npz"
+from pipeline.storage import save, saved
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         for i, head in enumerate(self.heads):
             stored |= {f"coef{i}": head.coef(), f"intercept{i}": head.intercept}
             stored |= {f"known{i}": head.known, f"typical{i}": np.array(head.typical)}
-        with self.model_storage.write_to(self.resource) as directory:
-            np.savez(directory / _FILE, **stored)
+        save(self.model_storage, self.resource, stored)
         return self.resource
 
     @classmethod
@@ -164,23 +163,20 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         **kwargs: Any,
     ) -> LinearIntentClassifier:
         component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as directory:
-                stored = np.load(directory / _FILE, allow_pickle=False)
-                component.intents, component.idf = stored["intents"], stored["idf"]
-                component.heads = [
-                    Head.of(
-                        str(name),
-                        stored[f"coef{i}"],
-                        stored[f"intercept{i}"],
-                        len(component.idf),
-                        stored[f"known{i}"],
-                        float(stored[f"typical{i}"]),
-                    )
-                    for i, name in enumerate(stored["encoders"])
-                ]
-        except ValueError:  # trained on no examples: it answers nothing
-            pass
+        stored = saved(model_storage, resource)
+        if stored:  # else trained on no examples: it answers nothing
+            component.intents, component.idf = stored["intents"], stored["idf"]
+            component.heads = [
+                Head.of(
+                    str(name),
+                    stored[f"coef{i}"],
+                    stored[f"intercept{i}"],
+                    len(component.idf),
+                    stored[f"known{i}"],
+                    float(stored[f"typical{i}"]),
+                )
+                for i, name in enumerate(stored["encoders"])
+            ]
         return component
 
     def _weighted(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:

@@ -22,9 +22,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from pipeline.encoder import Encoder
 from pipeline.language import in_english
 from pipeline.minilm import bottom, safetensors, top
+from pipeline.storage import save, saved
 from pipeline.tuning import Settings, tuned
-
-_FILE = "tuned.npz"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -95,12 +94,7 @@ class EnglishEncoder(Encoder):
         **kwargs: Any,
     ) -> EnglishEncoder:
         component = cls(config, model_storage, resource)
-        try:
-            with model_storage.read_from(resource) as directory:
-                stored = np.load(directory / _FILE, allow_pickle=False)
-                component.use({name: stored[name] for name in stored.files})
-        except ValueError:  # not tuned (too few intents, or tuning_steps 0): as shipped
-            pass
+        component.use(saved(model_storage, resource))  # none: not tuned, as shipped
         return component
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -111,8 +105,7 @@ class EnglishEncoder(Encoder):
             return self.resource
         texts = [e.get(TEXT) for e in examples]
         layer = tuned(self.weights, self.tokenize, texts, labels, self.settings)
-        with self.model_storage.write_to(self.resource) as directory:
-            np.savez(directory / _FILE, **layer)
+        save(self.model_storage, self.resource, layer)
         self.use(layer)
         return self.resource
 
