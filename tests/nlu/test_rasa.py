@@ -185,7 +185,6 @@ TUNING = """
 import json, sys
 import numpy as np
 from pipeline.english import EnglishEncoder
-from pipeline.minilm import LAST_PREFIX
 from pipeline.tuning import tuned
 
 texts, labels = json.loads(sys.stdin.read())

@@ -24,7 +24,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-_BATCH = 64
+BATCH = 64  # messages encoded at once
 
 
 class Encoder(DenseFeaturizer, GraphComponent):
@@ -67,7 +67,7 @@ class Encoder(DenseFeaturizer, GraphComponent):
             return
         texts = [m.get(TEXT) for m in with_text]
         vectors = np.vstack(
-            [self.encode(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
+            [self.encode(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
         )
         for message, vector in zip(with_text, vectors, strict=True):
             self.add_features_to_message(None, vector[None, :], TEXT, message)

@@ -29,24 +29,29 @@ def bottom(weights: dict[str, Any], ids: Any, mask: Any) -> Any:
         + weights["embeddings.token_type_embeddings.weight"][0]
     )
     x = tf.reshape(_norm(weights, "embeddings.LayerNorm", embedded), [-1, WIDTH])
+    hidden = _hidden(mask)
     for layer in range(LAST):
-        x = _layer(weights, f"encoder.layer.{layer}.", x, mask)
+        x = _layer(weights, f"encoder.layer.{layer}.", x, hidden)
     return x
 
 
 def top(weights: dict[str, Any], x: Any, mask: Any) -> Any:
     """The last layer, then the mean over real tokens, unit length: the sentence vector."""
     length = tf.shape(mask)[1]
-    x = _layer(weights, f"{LAST_PREFIX}", x, mask)
+    x = _layer(weights, LAST_PREFIX, x, _hidden(mask))
     real = tf.cast(mask, tf.float32)
     tokens = tf.reshape(x, [-1, length, WIDTH]) * real[:, :, None]
     pooled = tf.reduce_sum(tokens, axis=1) / tf.reduce_sum(real, axis=1, keepdims=True)
     return tf.math.l2_normalize(pooled, axis=1)
 
 
-def _layer(weights: dict[str, Any], prefix: str, x: Any, mask: Any) -> Any:
+def _hidden(mask: Any) -> Any:
+    """What keeps padding out of every attention softmax: -1e9 where a token is padding."""
+    return (1.0 - tf.cast(mask, tf.float32))[:, None, None, :] * -1e9
+
+
+def _layer(weights: dict[str, Any], prefix: str, x: Any, hidden: Any) -> Any:
     """Self-attention and a GELU feed-forward block, each added back and layer-normalised."""
-    hidden = (1.0 - tf.cast(mask, tf.float32))[:, None, None, :] * -1e9
     x = _norm(
         weights, f"{prefix}attention.output.LayerNorm", x + _attention(weights, prefix, x, hidden)
     )

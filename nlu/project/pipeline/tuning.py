@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from pipeline.encoder import BATCH
 from pipeline.minilm import LAST_PREFIX, WIDTH, bottom, top
-
-_BATCH = 64  # examples encoded at once before tuning
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,8 @@ def tuned(
     rng = np.random.default_rng(settings.seed)
     tf.random.set_seed(settings.seed)
     rows = _bottom_rows(weights, tokenize, texts)
-    by_intent = [np.flatnonzero(np.array(labels) == intent) for intent in sorted(set(labels))]
+    named = np.array(labels)
+    by_intent = [np.flatnonzero(named == intent) for intent in sorted(set(labels))]
     trained = {
         name: tf.Variable(value) for name, value in weights.items() if name.startswith(LAST_PREFIX)
     }
@@ -122,8 +122,8 @@ def _bottom_rows(
         input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2,
     )
     rows = []
-    for start in range(0, len(texts), _BATCH):
-        ids, mask = tokenize(list(texts[start : start + _BATCH]))
+    for start in range(0, len(texts), BATCH):
+        ids, mask = tokenize(list(texts[start : start + BATCH]))
         out = np.asarray(run(ids, mask)).reshape(len(ids), -1, WIDTH)
         rows += [tokens[real == 1] for tokens, real in zip(out, mask, strict=True)]
     return rows
