@@ -134,8 +134,13 @@ async def _nlu_benchmark(args: argparse.Namespace) -> int:
             splits, RasaProject(), env, Path(scratch), progress
         )
     shots = f", {args.shots} examples per intent" if args.shots else ""
+    trained = f"{len(splits.train)} training" + (
+        f" (then {len(splits.train) + len(splits.validation)}: train and validation)"
+        if splits.refit
+        else ""
+    )
     title = (
-        f"NLU benchmark: {args.dataset}{shots} ({len(splits.train)} training, "
+        f"NLU benchmark: {args.dataset}{shots} ({trained}, "
         f"{len(splits.validation)} validation, {len(splits.test)} test messages)"
     )
     print(benchmark.format_benchmark(title, validation, test, costs))

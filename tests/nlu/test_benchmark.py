@@ -76,9 +76,11 @@ def test_banking77_holds_part_of_train_out_and_keeps_test_whole(tmp_path: Path) 
     assert len(splits.train) == 27
     assert [e.text for e in splits.test] == ["where is my card"]
     assert all("[" not in e.annotated for e in splits.train)  # not read as an entity mark
+    assert splits.refit  # the tested model learns the held-out tenth too
     few = load("banking77", tmp_path, shots=5)
     assert sorted(e.intent for e in few.train) == ["card_arrival"] * 5 + ["change_pin"] * 5
     assert few.validation == splits.validation
+    assert not few.refit  # ten examples per intent stay ten
 
 
 def test_clinc150_trains_with_its_out_of_scope_examples(tmp_path: Path) -> None:
@@ -96,6 +98,7 @@ def test_clinc150_trains_with_its_out_of_scope_examples(tmp_path: Path) -> None:
     assert sorted(e.intent for e in splits.train) == ["alarm", OUT_OF_SCOPE]
     assert [e.intent for e in splits.validation] == ["alarm", OUT_OF_SCOPE]
     assert [e.intent for e in splits.test] == ["alarm", OUT_OF_SCOPE]
+    assert not splits.refit  # it has a validation split of its own
     with pytest.raises(ValueError, match="banking77, clinc150"):
         load("snips", tmp_path)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import load_routing_config
-from nlu import NluTimeout, NluUnavailable, RasaClassifier
+from nlu import NluTimeout, NluUnavailable, RasaClassifier, benchmark
+from nlu.benchmark import Splits
 from nlu.server import RasaServer
 from nlu.service import NluService, environment, prepare_model
 from nlu.training import PROJECT, Example, RasaProject, write_data
@@ -179,6 +180,27 @@ async def test_a_message_unlike_any_trained_is_not_sent_on_with_confidence(
     assert familiar.intent == "order_status"
     assert familiar.confidence > 0.6, familiar
     assert strange.confidence < 0.3, strange
+
+
+async def test_a_refit_benchmark_tests_the_model_that_also_learned_validation(
+    nlu_service: NluService, tmp_path: Path
+) -> None:
+    """Refunds appear only in validation: the model that chose the threshold cannot know
+    them, the one trained on train and validation together, which is tested, must."""
+    refunds = ["i want my money back", "refund my order please", "can i get a refund",
+               "please return my money", "i need a refund for this"]  # fmt: skip
+    splits = Splits(
+        train=[Example(t, t, "greet") for t in GREETINGS]
+        + [Example(t, t, "order_status") for t in ORDERS],
+        validation=[Example(t, t, "refund") for t in refunds],
+        test=[Example(t, t, "refund") for t in ["i would like a refund please"]],
+        refit=True,
+    )
+    env = await asyncio.to_thread(environment(nlu_service.home).ensure, print)
+    validation, test, costs = await benchmark.run(splits, RasaProject(), env, tmp_path, print)
+    assert {p.predicted for p in validation} <= {"greet", "order_status"}
+    assert [p.predicted for p in test] == ["refund"]
+    assert costs.training_seconds > 0
 
 
 TUNING = """
