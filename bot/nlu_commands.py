@@ -42,7 +42,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "the held-out examples through a real Rasa server. With --dataset NAME PATH: train "
         "the shipped pipeline on that benchmark's train split, choose the clarify threshold "
         "on its validation data, score the test split once, and print accuracy, macro F1, "
-        "the threshold trade-off, training time, parse latency and the server's memory.",
+        "the threshold trade-off, training time, parse latency and the server's memory. "
+        "Banking77 has no validation split: a tenth of train is held out for the "
+        "threshold, then (without --shots) the scored model is trained on all of train.",
     )
     evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     evaluate.add_argument("--test", type=Path, help="a held-out Rasa NLU YAML file")

@@ -131,7 +131,8 @@ async def run(
             validation = await classify_all(server.url, splits.validation)
         whole = splits.train + splits.validation
         model, trained = _trained(whole, project, env, workdir / "train-and-validation", progress)
-    progress("Classifying the test split one at a time")
+    shown = len(splits.test) + (0 if splits.refit else len(splits.validation))
+    progress(f"Classifying {shown} messages one at a time")
     server = RasaServer(env, model, log_file=workdir / "rasa.log")
     started = time.monotonic()
     async with server:
