@@ -126,24 +126,29 @@ async def run(
     Rasa server: (validation predictions, test predictions, the tested model's costs)."""
     model, trained = _trained(splits.train, project, env, workdir / "train", progress)
     if splits.refit:
-        async with RasaServer(env, model, log_file=workdir / "train" / "rasa.log") as server:
-            progress(f"Classifying {len(splits.validation)} held-out messages one at a time")
-            validation = await classify_all(server.url, splits.validation)
+        [validation], _, _ = await _classified(env, model, [splits.validation], progress)
         whole = splits.train + splits.validation
         model, trained = _trained(whole, project, env, workdir / "train-and-validation", progress)
-    shown = len(splits.test) + (0 if splits.refit else len(splits.validation))
-    progress(f"Classifying {shown} messages one at a time")
-    server = RasaServer(env, model, log_file=workdir / "rasa.log")
-    started = time.monotonic()
-    async with server:
-        cold_start = time.monotonic() - started
-        if not splits.refit:
-            validation = await classify_all(server.url, splits.validation)
-        test = await classify_all(server.url, splits.test)
-        rss = _rss_mb(server.pid)
+        [test], cold_start, rss = await _classified(env, model, [splits.test], progress)
+    else:
+        parts = [splits.validation, splits.test]
+        [validation, test], cold_start, rss = await _classified(env, model, parts, progress)
     seconds = [p.seconds for p in test]
     costs = Costs(trained, cold_start, statistics.median(seconds), percentile(seconds, 0.95), rss)
     return validation, test, costs
+
+
+async def _classified(
+    env: RasaEnvironment, model: Path, parts: list[list[Example]], progress: Progress
+) -> tuple[list[list[Prediction]], float, float | None]:
+    """Each part's predictions from a Rasa server with this model (its log beside the
+    model), the server's cold start in seconds and its memory once done."""
+    progress(f"Classifying {sum(len(part) for part in parts)} messages one at a time")
+    started = time.monotonic()
+    async with RasaServer(env, model, log_file=model.parent / "rasa.log") as server:
+        cold_start = time.monotonic() - started
+        predictions = [await classify_all(server.url, part) for part in parts]
+        return predictions, cold_start, _rss_mb(server.pid)
 
 
 def _trained(

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,6 +202,10 @@ async def test_a_refit_benchmark_tests_the_model_that_also_learned_validation(
     assert {p.predicted for p in validation} <= {"greet", "order_status"}
     assert [p.predicted for p in test] == ["refund"]
     assert costs.training_seconds > 0
+    once = replace(splits, refit=False)  # one model, trained on train, classifies both
+    validation, test, _ = await benchmark.run(once, RasaProject(), env, tmp_path / "once", print)
+    assert {p.predicted for p in validation + test} <= {"greet", "order_status"}
+    assert len(validation) == len(refunds)
 
 
 TUNING = """
