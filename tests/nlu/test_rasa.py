@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,16 +236,56 @@ async def test_tuning_draws_each_intents_examples_together(
 ) -> None:
     """The English encoder's tuning moves only its last layer, so that examples of one
     intent lie closer to each other than to the other intent's than they did."""
-    env = await asyncio.to_thread(environment(nlu_service.home).ensure, print)
     texts = GREETINGS + ORDERS
     labels = ["greet"] * len(GREETINGS) + ["order_status"] * len(ORDERS)
-    process = await asyncio.create_subprocess_exec(
-        str(env.python), "-c", TUNING,
-        cwd=PROJECT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(PROJECT), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
-    out, _ = await process.communicate(json.dumps([texts, labels]).encode())
-    result = json.loads(out.decode().strip().splitlines()[-1])
+    result = await _in_rasa_venv(nlu_service, TUNING, [texts, labels])
     assert result["after"] > result["before"] + 0.1, result
     assert result["names"]
     assert all(n.startswith("encoder.layer.5.") for n in result["names"])
+
+
+FAMILIARITY = """
+import json
+import numpy as np
+from pipeline.classifier import Head, _typical
+
+rng = np.random.default_rng(3)
+centres = rng.normal(size=(3, 16))
+owners = np.repeat(np.arange(3), 30)
+known = centres[owners] + rng.normal(scale=0.6, size=(90, 16))
+known /= np.linalg.norm(known, axis=1, keepdims=True)
+typical = _typical(known, 10.0)
+starts = np.searchsorted(owners, np.arange(4))
+head = Head.of("e", np.zeros((3, 16)), np.zeros(3), 0, known.T, starts, typical)
+messages = np.vstack([known[::7] + rng.normal(scale=0.2, size=(13, 16)), rng.normal(size=(40, 16))])
+messages /= np.linalg.norm(messages, axis=1, keepdims=True)
+best = rng.integers(0, 3, len(messages))  # often not the intent nearest the message
+expected = np.clip((messages @ known.T).max(axis=1) / typical, 0.0, 1.0)
+found = head.familiar(messages, best)
+print(json.dumps({"error": float(np.abs(found - expected).max()),
+                  "familiar": int((expected == 1.0).sum()), "less": int((expected < 1.0).sum())}))
+"""
+
+
+async def test_familiarity_is_the_nearest_example_of_any_intent(nlu_service: NluService) -> None:
+    """A message is compared with every example only when its most probable intent's are
+    all far: what comes out is what comparing with all of them gives, wherever the
+    nearest example is."""
+    result = await _in_rasa_venv(nlu_service, FAMILIARITY, None)
+    assert result["error"] < 1e-9, result
+    assert result["familiar"] > 0, result  # some took the short way
+    assert result["less"] > 0, result  # and some were compared with every example
+
+
+async def _in_rasa_venv(nlu_service: NluService, script: str, given: object) -> dict[str, Any]:
+    """What the script prints last as JSON, run by the Rasa venv's Python beside the
+    pipeline's components, with `given` as JSON on its stdin."""
+    env = await asyncio.to_thread(environment(nlu_service.home).ensure, print)
+    process = await asyncio.create_subprocess_exec(
+        str(env.python), "-c", script,
+        cwd=PROJECT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    out, _ = await process.communicate(json.dumps(given).encode())
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result

@@ -53,6 +53,7 @@ class Head:
     dense: np.ndarray
     intercept: np.ndarray
     known: np.ndarray  # the training examples' unit sentence vectors, one per column
+    starts: np.ndarray  # intent i's examples are known's columns starts[i]:starts[i + 1]
     typical: float  # how familiar most training examples are to the others
 
     @classmethod
@@ -63,17 +64,27 @@ class Head:
         intercept: np.ndarray,
         width: int,
         known: np.ndarray,
+        starts: np.ndarray,
         typical: float,
     ) -> Head:
         sparse, dense = (
             np.ascontiguousarray(block.T) for block in (coef[:, :width], coef[:, width:])
         )
-        return cls(encoder, sparse, dense, intercept, np.ascontiguousarray(known), typical)
+        known = np.ascontiguousarray(known)
+        return cls(encoder, sparse, dense, intercept, known, starts, typical)
 
-    def familiar(self, unit: np.ndarray) -> np.ndarray:
-        """Per message (rows of unit sentence vectors): its cosine to the nearest training
-        example over the typical one, at most 1."""
-        nearest = (unit @ self.known).max(axis=1)
+    def familiar(self, unit: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """Per message (rows of unit sentence vectors, and each one's most probable intent):
+        its cosine to the nearest training example over the typical one, at most 1. A
+        message as close as the typical cosine to an example of its most probable intent
+        is at 1 whatever the rest: only the others are compared with every example, which
+        with 10,000 examples cost ~4 ms a parse."""
+        nearest = np.empty(len(unit))
+        for row, (vector, intent) in enumerate(zip(unit, best, strict=True)):
+            own = vector @ self.known[:, self.starts[intent] : self.starts[intent + 1]]
+            nearest[row] = own.max(initial=-1.0)
+            if nearest[row] < self.typical:
+                nearest[row] = (vector @ self.known).max()
         return np.asarray(np.clip(nearest / max(self.typical, 1e-9), 0.0, 1.0))
 
     def coef(self) -> np.ndarray:
@@ -139,8 +150,19 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             )
             self.intents = model.classes_
             typical = _typical(unit, self.config["familiar_percentile"])
+            owners = np.searchsorted(self.intents, labels)
+            order = np.argsort(owners, kind="stable")
+            starts = np.searchsorted(owners[order], np.arange(len(self.intents) + 1))
             self.heads.append(
-                Head.of(encoder, model.coef_, model.intercept_, len(self.idf), unit.T, typical)
+                Head.of(
+                    encoder,
+                    model.coef_,
+                    model.intercept_,
+                    len(self.idf),
+                    unit[order].T,
+                    starts,
+                    typical,
+                )
             )
         stored = {
             "intents": self.intents,
@@ -149,7 +171,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         }
         for i, head in enumerate(self.heads):
             stored |= {f"coef{i}": head.coef(), f"intercept{i}": head.intercept}
-            stored |= {f"known{i}": head.known, f"typical{i}": np.array(head.typical)}
+            stored |= {f"known{i}": head.known, f"starts{i}": head.starts}
+            stored |= {f"typical{i}": np.array(head.typical)}
         save(self.model_storage, self.resource, stored)
         return self.resource
 
@@ -173,6 +196,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     stored[f"intercept{i}"],
                     len(component.idf),
                     stored[f"known{i}"],
+                    stored[f"starts{i}"],
                     float(stored[f"typical{i}"]),
                 )
                 for i, name in enumerate(stored["encoders"])
@@ -194,7 +218,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         if len(self.intents) == 2:
             scores = np.hstack([np.zeros_like(scores), scores])
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        scale = head.familiar(unit) ** self.config["familiarity_power"]
+        scale = head.familiar(unit, scores.argmax(axis=1)) ** self.config["familiarity_power"]
         return np.asarray(scores / scores.sum(axis=1, keepdims=True) * scale[:, None])
 
     def process(self, messages: list[Message]) -> list[Message]:
