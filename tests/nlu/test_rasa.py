@@ -277,6 +277,36 @@ async def test_familiarity_is_the_nearest_example_of_any_intent(nlu_service: Nlu
     assert result["less"] > 0, result  # and some were compared with every example
 
 
+CACHE_KEY = """
+import json, shutil, sys, tempfile
+from pathlib import Path
+
+copy = Path(tempfile.mkdtemp()) / "pipeline"
+shutil.copytree("pipeline", copy)
+sys.path.insert(0, str(copy.parent))
+from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+from pipeline.classifier import LinearIntentClassifier
+
+def key():
+    return calculate_fingerprint_key(LinearIntentClassifier, {}, {})
+
+before = key()
+with (copy / "tuning.py").open("a") as module:
+    module.write("# changed\\n")
+print(json.dumps({"before": before, "after": key(), "again": key()}))
+"""
+
+
+async def test_a_change_to_any_pipeline_module_retrains_from_rasas_cache(
+    nlu_service: NluService,
+) -> None:
+    """Rasa's training cache keys a component by its class's source: a change to a module
+    it calls must change the key too, or an upgrade restores what the old code trained."""
+    result = await _in_rasa_venv(nlu_service, CACHE_KEY, None)
+    assert result["before"] != result["after"], result
+    assert result["after"] == result["again"], result
+
+
 async def _in_rasa_venv(nlu_service: NluService, script: str, given: object) -> dict[str, Any]:
     """What the script prints last as JSON, run by the Rasa venv's Python beside the
     pipeline's components, with `given` as JSON on its stdin."""

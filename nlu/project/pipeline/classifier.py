@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from pipeline.storage import save, saved
+from pipeline.storage import Fingerprinted, save, saved
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Head:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearIntentClassifier(IntentClassifier, GraphComponent):
+class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
     """Logistic regression on [tf-idf(n-gram counts) | dense_weight * sentence vector],
     each block of unit length; its probabilities times familiarity ** familiarity_power
     (0: none), the typical familiarity taken at familiar_percentile. What it learns is

@@ -24,10 +24,12 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from pipeline.storage import Fingerprinted
+
 BATCH = 64  # messages encoded at once
 
 
-class Encoder(DenseFeaturizer, GraphComponent):
+class Encoder(Fingerprinted, DenseFeaturizer, GraphComponent):
     """Adds one sentence feature (unit length) and no sequence features to the messages
     it reads: the classifier that follows reads sentence features only. The feature's
     origin is the class name, which names the classifier's head."""

@@ -1,7 +1,11 @@
 """What a trained component keeps in Rasa's model storage: named arrays in one `.npz`
-file (no pickle)."""
+file (no pickle); and what tells Rasa's training cache that it must train anew."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rasa.engine.storage.resource import Resource
@@ -25,3 +29,17 @@ def saved(model_storage: ModelStorage, resource: Resource) -> dict[str, np.ndarr
             return {name: stored[name] for name in stored.files}
     except ValueError:  # no such resource: the component was trained on nothing
         return {}
+
+
+class Fingerprinted:
+    """Rasa's training cache keys a component by its own class's source, config and
+    inputs, not by the modules it calls (the forward pass, the tuning, the classifier's
+    heads): after a change there, an upgrade would restore what the old code trained.
+    This adds every module of this folder to the key."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        digest = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
