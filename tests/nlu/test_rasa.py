@@ -273,27 +273,29 @@ async def test_familiarity_is_the_nearest_example_of_any_intent(nlu_service: Nlu
     nearest example is."""
     result = await _in_rasa_venv(nlu_service, FAMILIARITY, None)
     assert result["error"] < 1e-9, result
-    assert result["familiar"] > 0, result  # some took the short way
-    assert result["less"] > 0, result  # and some were compared with every example
+    assert result["familiar"] > 0, result  # some as close as most examples are
+    assert result["less"] > 0, result  # and some further
 
 
 CACHE_KEY = """
 import json, shutil, sys, tempfile
 from pathlib import Path
 
-copy = Path(tempfile.mkdtemp()) / "pipeline"
-shutil.copytree("pipeline", copy)
-sys.path.insert(0, str(copy.parent))
 from rasa.engine.training.fingerprinting import calculate_fingerprint_key
-from pipeline.classifier import LinearIntentClassifier
 
-def key():
-    return calculate_fingerprint_key(LinearIntentClassifier, {}, {})
+with tempfile.TemporaryDirectory() as root:
+    copy = Path(root) / "pipeline"
+    shutil.copytree("pipeline", copy)
+    sys.path.insert(0, root)
+    from pipeline.classifier import LinearIntentClassifier
 
-before = key()
-with (copy / "tuning.py").open("a") as module:
-    module.write("# changed\\n")
-print(json.dumps({"before": before, "after": key(), "again": key()}))
+    def key():
+        return calculate_fingerprint_key(LinearIntentClassifier, {}, {})
+
+    before = key()
+    with (copy / "tuning.py").open("a") as module:
+        module.write("# changed\\n")
+    print(json.dumps({"before": before, "after": key(), "again": key()}))
 """
 
 

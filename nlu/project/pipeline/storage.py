@@ -38,7 +38,7 @@ class Fingerprinted:
     This adds every module of this folder to the key."""
 
     @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str:
         digest = hashlib.sha256()
         for path in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
