@@ -141,6 +141,11 @@ class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
         self.idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
         weighted = self._weighted(counts)
         labels = [e.get(INTENT) for e in examples]
+        # the intents in the heads' order (sklearn's classes_), each example's among them,
+        # and the examples grouped by intent for `Head.familiar`
+        self.intents, owners = np.unique(labels, return_inverse=True)
+        order = np.argsort(owners, kind="stable")
+        starts = np.searchsorted(owners[order], np.arange(len(self.intents) + 1))
         for encoder in _encoders(examples[0]):
             unit = normalize(_dense(examples, encoder))
             model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"])
@@ -148,11 +153,7 @@ class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
                 scipy.sparse.hstack([weighted, self.config["dense_weight"] * unit], format="csr"),
                 labels,
             )
-            self.intents = model.classes_
             typical = _typical(unit, self.config["familiar_percentile"])
-            owners = np.searchsorted(self.intents, labels)
-            order = np.argsort(owners, kind="stable")
-            starts = np.searchsorted(owners[order], np.arange(len(self.intents) + 1))
             self.heads.append(
                 Head.of(
                     encoder,
@@ -168,11 +169,11 @@ class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
             "intents": self.intents,
             "idf": self.idf,
             "encoders": [h.encoder for h in self.heads],
+            "starts": starts,
         }
         for i, head in enumerate(self.heads):
             stored |= {f"coef{i}": head.coef(), f"intercept{i}": head.intercept}
-            stored |= {f"known{i}": head.known, f"starts{i}": head.starts}
-            stored |= {f"typical{i}": np.array(head.typical)}
+            stored |= {f"known{i}": head.known, f"typical{i}": np.array(head.typical)}
         save(self.model_storage, self.resource, stored)
         return self.resource
 
@@ -196,7 +197,7 @@ class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
                     stored[f"intercept{i}"],
                     len(component.idf),
                     stored[f"known{i}"],
-                    stored[f"starts{i}"],
+                    stored["starts"],
                     float(stored[f"typical{i}"]),
                 )
                 for i, name in enumerate(stored["encoders"])
