@@ -610,8 +610,8 @@ async def test_one_customer_on_both_channels(
 
 async def test_updates_from_one_chat_queue_in_one_lane(app: Frontdesk) -> None:
     for payload in (
-        text(CHAT, "one"),
-        text(CHAT + 1, "other chat"),
+        text(CHAT, "hi"),
+        text(CHAT + 1, "hello"),
         edited(text(CHAT, "two"), "2"),
     ):
         await deliver(app, payload)

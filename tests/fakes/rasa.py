@@ -49,8 +49,6 @@ MEANINGS: dict[str, Meaning] = {
     "first, a good one": meaning("goodbye", 0.959, "out_of_scope", "greet", "complaint"),
     "and the connection still works": meaning("technical_support", 0.364, "goodbye", "account_access", "order_status"),
     "before": meaning("greet", 0.566, "goodbye", "order_status", "human_handoff"),
-    "one": meaning("goodbye", 0.468, "greet", "human_handoff", "sales", "order_status"),
-    "other chat": meaning("goodbye", 0.863, "greet", "human_handoff", "sales"),
 }  # fmt: skip
 
 
