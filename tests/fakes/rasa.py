@@ -48,7 +48,6 @@ MEANINGS: dict[str, Meaning] = {
     "first": meaning("greet", 0.6, "goodbye", "out_of_scope", "human_handoff"),
     "first, a good one": meaning("goodbye", 0.959, "out_of_scope", "greet", "complaint"),
     "and the connection still works": meaning("technical_support", 0.364, "goodbye", "account_access", "order_status"),
-    "before": meaning("greet", 0.566, "goodbye", "order_status", "human_handoff"),
 }  # fmt: skip
 
 

@@ -105,8 +105,8 @@ class LinearIntentClassifier(Fingerprinted, IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "C": 10.0,
-            "dense_weight": 5.0,
+            "C": 20.0,
+            "dense_weight": 3.0,
             "familiar_percentile": 10.0,
             "familiarity_power": 2.0,
             "max_iter": 1000,
